@@ -1,0 +1,113 @@
+"""The ``colorlib`` command (also ``python -m colorlib``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+import numpy as np
+
+from .data import NoUsableImages
+
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError, NoUsableImages)
+
+
+def _print(obj: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(obj, indent=None if len(json.dumps(obj)) < 200 else 1))
+    else:
+        for key, value in obj.items():
+            print(f"{key}: {value}")
+
+
+def cmd_bins(args: argparse.Namespace) -> None:
+    from .quantize import gamut_bins
+
+    bins = gamut_bins(args.grid, args.rule)
+    out = {"grid": args.grid, "rule": args.rule, "Q": len(bins), "bins": bins.tolist()}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"grid {args.grid}, rule {args.rule}: Q = {len(bins)} in-gamut bins")
+
+
+def cmd_prior(args: argparse.Namespace) -> None:
+    from .quantize import gamut_bins
+    from .rebalance import dataset_prior, rebalance_weights
+
+    bins = gamut_bins()
+    prior, counts, photos = dataset_prior(args.data, size=args.size, gray_threshold=args.gray_threshold,
+                                          sigma=args.sigma, bins=bins)
+    weights = rebalance_weights(prior, args.lam)
+    out = {
+        "photos": photos, "pixels": int(counts.sum()), "Q": len(bins), "sigma": args.sigma, "lambda": args.lam,
+        "bins": bins.tolist(), "prior": prior.tolist(), "weights": weights.tolist(),
+        "sum_prior_times_weight": float((prior * weights).sum()),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        top = np.argsort(prior)[::-1][:5]
+        print(f"prior over {photos} training photos ({out['pixels']} pixels), Q = {len(bins)}")
+        print("most common bins (a, b, p): " + ", ".join(f"({bins[i][0]:.0f},{bins[i][1]:.0f},{prior[i]:.4f})"
+                                                        for i in top))
+        print(f"weights (lambda={args.lam}): min {weights.min():.3f}, max {weights.max():.3f}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import run
+
+    _print(run(args.data, quick=args.quick), args.json)
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from .download import fetch_dataset
+
+    print(fetch_dataset(args.name, args.root))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .quantize import RULES
+
+    parser = argparse.ArgumentParser(prog="colorlib", description="Colorful Image Colorization, the library.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("bins", help="the quantized in-gamut ab bins")
+    p.add_argument("--grid", type=float, default=10)
+    p.add_argument("--rule", choices=RULES, default="margin")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bins)
+
+    p = sub.add_parser("prior", help="empirical ab prior and rebalancing weights of a training split")
+    p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
+    p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
+    p.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing of the prior, Lab units")
+    p.add_argument("--size", type=int, default=128, help="photos are centre-cropped to this size")
+    p.add_argument("--gray-threshold", type=float, default=5.0, help="skip photos with lower mean chroma")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_prior)
+
+    p = sub.add_parser("bench", help="speed ratios, measured side by side")
+    p.add_argument("--data")
+    p.add_argument("--quick", action="store_true", help="a small run (tests)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("download", help="download a public dataset (needs internet)")
+    p.add_argument("name")
+    p.add_argument("--root", default="data")
+    p.set_defaults(func=cmd_download)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="colorlib: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except USER_ERRORS as exc:
+        print(f"colorlib {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

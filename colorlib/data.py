@@ -1,0 +1,253 @@
+"""Photos in, L and ab tensors out (used from chapter 3 on).
+
+* Any folder of images, searched recursively (jpg/jpeg/png/bmp/tif/tiff/webp, any case), an
+  ImageNet-style folder (``nXXXXXXXX/*.JPEG``, optionally filtered by synset), or, with no folder,
+  the colour photos embedded in the installed dependencies.
+* A deterministic 80/20 train/val split from a stable hash of each file's name, the same on every
+  machine.
+* An optional ``labels.csv`` (columns ``file``, ``imagenet_index``) carried through for evaluation.
+* Near-gray photos (mean per-pixel max−min of R,G,B, in 0..255, below a threshold) are skipped for
+  training and for the prior.
+* Unreadable, truncated or non-image files are skipped and reported once each; they never stop a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset
+
+from .color import rgb_to_lab, split_lab
+from .paths import embedded_images, resolve_data
+
+log = logging.getLogger("colorlib.data")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+SPLITS = ("train", "val", "all")
+TRAIN_PERCENT = 80
+_SYNSET = re.compile(r"^n\d{8}$")
+_reported: set[str] = set()
+
+
+class NoUsableImages(RuntimeError):
+    """Raised when a data source holds no usable image."""
+
+
+def report_skip(path: Path | str, reason: str) -> None:
+    """Log a skipped file once per process."""
+    key = str(path)
+    if key not in _reported:
+        _reported.add(key)
+        log.warning("skipped %s: %s", path, reason)
+
+
+def find_images(root: Path) -> list[Path]:
+    """All image files under ``root`` (recursive, any case of extension), sorted."""
+    return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def split_of(path: Path | str) -> str:
+    """``"train"`` or ``"val"``: a stable hash of the file's name, 80/20. Same on every machine."""
+    digest = hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()
+    return "train" if int(digest[:8], 16) % 100 < TRAIN_PERCENT else "val"
+
+
+def synset_of(path: Path) -> str | None:
+    """The ImageNet synset (``nXXXXXXXX``) of the folder holding ``path``, if it is one."""
+    return path.parent.name if _SYNSET.match(path.parent.name) else None
+
+
+def load_rgb(path: Path | str) -> np.ndarray:
+    """Decode any image to 8-bit sRGB ``(H, W, 3)`` uint8.
+
+    EXIF orientation is applied; alpha is dropped; 16-bit and 32-bit gray are scaled to 8 bits;
+    palette, CMYK and gray images are converted. Raises ``OSError``/``ValueError`` on bad files.
+    """
+    with Image.open(path) as im:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            arr = np.asarray(im, dtype=np.float64)
+            top = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
+            gray = np.clip(np.round(arr / top * 255.0), 0, 255).astype(np.uint8)
+            return np.repeat(gray[..., None], 3, axis=2)
+        if im.mode == "F":
+            gray = np.clip(np.round(np.asarray(im) * (255.0 if np.asarray(im).max() <= 1 else 1.0)), 0, 255)
+            return np.repeat(gray.astype(np.uint8)[..., None], 3, axis=2)
+        if im.mode == "P":
+            im = im.convert("RGBA")
+        rgb = im.convert("RGB")  # drops alpha (RGBA, LA), converts CMYK, L, YCbCr
+        arr = np.asarray(rgb, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"unexpected image shape {arr.shape}")
+    return arr
+
+
+def mean_chroma(rgb: np.ndarray) -> float:
+    """Mean per-pixel (max − min) of R, G, B in 0..255, as in nips17-dev's ``labels.csv``."""
+    return float((rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)).mean())
+
+
+def read_labels(root: Path | None) -> dict[str, int]:
+    """``labels.csv`` under ``root`` -> {relative file and bare file name: imagenet_index}; {} if absent."""
+    if root is None or not (Path(root) / "labels.csv").is_file():
+        return {}
+    labels: dict[str, int] = {}
+    with open(Path(root) / "labels.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            try:
+                index = int(row["imagenet_index"])
+            except (KeyError, ValueError):
+                continue
+            labels[row["file"]] = index
+            labels[Path(row["file"]).name] = index
+    return labels
+
+
+@dataclass
+class Item:
+    path: Path
+    name: str  # path relative to the data root (or the bare name for embedded photos)
+    label: int  # ImageNet index, -1 if unknown
+    chroma: float
+
+
+@dataclass
+class Scan:
+    """The usable images of a source, and what was skipped and why."""
+
+    root: Path | None
+    items: list[Item] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+_chroma_cache: dict[tuple[str, float, int], float] = {}
+
+
+def _chroma_of(path: Path) -> float:
+    st = path.stat()
+    key = (str(path), st.st_mtime, st.st_size)
+    if key not in _chroma_cache:
+        _chroma_cache[key] = mean_chroma(load_rgb(path))
+    return _chroma_cache[key]
+
+
+def scan(
+    data: str | Path | None = None,
+    split: str = "all",
+    gray_threshold: float | None = None,
+    synsets: set[str] | None = None,
+) -> Scan:
+    """Find, check and split the images of a source.
+
+    ``data``: a folder, or None for ``$COLORLIB_DATA`` / the embedded photos. ``split``: one of
+    :data:`SPLITS`. ``gray_threshold``: skip photos whose mean chroma is below it (None keeps all).
+    ``synsets``: keep only ImageNet-style folders with these names.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split: unknown value {split!r}; allowed: {', '.join(SPLITS)}")
+    root = resolve_data(data)
+    files = find_images(root) if root is not None else embedded_images()
+    labels = read_labels(root)
+    result = Scan(root=root)
+    for path in files:
+        name = path.relative_to(root).as_posix() if root is not None else path.name
+        if synsets is not None and synset_of(path) not in synsets:
+            continue
+        if split != "all" and split_of(path) != split:
+            continue
+        try:
+            chroma = _chroma_of(path)
+        except Exception as exc:  # any decoder error: report and go on
+            reason = f"cannot read image ({type(exc).__name__}: {exc})".splitlines()[0]
+            result.skipped.append((path, reason))
+            report_skip(path, reason)
+            continue
+        if gray_threshold is not None and chroma < gray_threshold:
+            result.skipped.append((path, f"near-gray (mean chroma {chroma:.1f} < {gray_threshold})"))
+            continue
+        label = labels.get(name, labels.get(path.name, -1))
+        result.items.append(Item(path, name, label, chroma))
+    if not result.items:
+        where = str(root) if root is not None else "the embedded photos"
+        raise NoUsableImages(f"no usable image in {where} (split={split}, {len(result.skipped)} skipped)")
+    return result
+
+
+def resize_shorter(rgb: np.ndarray, size: int) -> Image.Image:
+    """Resize so the shorter side is ``size`` pixels (bicubic), keeping the aspect ratio."""
+    h, w = rgb.shape[:2]
+    scale = size / min(h, w)
+    new = (max(size, round(w * scale)), max(size, round(h * scale)))
+    return Image.fromarray(rgb).resize(new, Image.Resampling.BICUBIC)
+
+
+def rgb_to_tensor(rgb: np.ndarray | Image.Image) -> torch.Tensor:
+    """uint8 ``(H,W,3)`` -> float32 ``(3,H,W)`` in 0..1."""
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
+
+
+class ColorDataset(Dataset):
+    """L and ab tensors from a data source.
+
+    ``train=True``: shorter side resized to 8/7 of ``size``, random ``size``² crop and horizontal flip.
+    ``train=False``: shorter side resized to ``size``, centre crop. Each item is a dict with
+    ``L (1,size,size)`` in 0..100, ``ab (2,size,size)`` in Lab units, ``label`` (int, -1 if unknown)
+    and ``index``.
+    """
+
+    def __init__(
+        self,
+        data: str | Path | None = None,
+        split: str = "train",
+        size: int = 176,
+        train: bool = True,
+        gray_threshold: float | None = 5.0,
+        synsets: set[str] | None = None,
+        seed: int = 0,
+    ):
+        self.scan = scan(data, split, gray_threshold, synsets)
+        self.items = self.scan.items
+        self.size, self.train = size, train
+        self.seed, self.epoch = seed, 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _crop(self, rgb: np.ndarray, rng: random.Random) -> np.ndarray:
+        s = self.size
+        img = resize_shorter(rgb, round(s * 8 / 7) if self.train else s)
+        w, h = img.size
+        if self.train:
+            x, y = rng.randint(0, w - s), rng.randint(0, h - s)
+        else:
+            x, y = (w - s) // 2, (h - s) // 2
+        arr = np.asarray(img.crop((x, y, x + s, y + s)))
+        if self.train and rng.random() < 0.5:
+            arr = arr[:, ::-1]
+        return arr
+
+    def __getitem__(self, index: int) -> dict:
+        # One generator per (seed, epoch, item): the same crops whatever the worker count or order.
+        rng = random.Random(f"{self.seed}-{self.epoch}-{index}")
+        item = self.items[index]
+        try:
+            rgb = load_rgb(item.path)
+        except Exception as exc:  # the file changed since the scan: report, use a neighbour
+            report_skip(item.path, f"cannot read image ({type(exc).__name__})")
+            return self[(index + 1) % len(self)]
+        L, ab = split_lab(rgb_to_lab(rgb_to_tensor(self._crop(rgb, rng))))
+        return {"L": L, "ab": ab, "label": item.label, "index": index}
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch's augmentations (the trainer calls this once per pass over the data)."""
+        self.epoch = epoch

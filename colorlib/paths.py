@@ -1,0 +1,44 @@
+"""Where things are: data, runs, the repository (one place for every path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import skimage
+import sklearn
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "datasets" / "nips17-dev"  # the development photos, when present
+RUNS = REPO / "runs"  # default home of training runs
+DATA_ENV = "COLORLIB_DATA"
+
+# Colour photographs that ship inside the installed dependencies: the embedded default, offline.
+_EMBEDDED = [
+    (Path(skimage.__file__).parent / "data", [
+        "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
+        "motorcycle_right.png", "hubble_deep_field.jpg",
+    ]),
+    (Path(sklearn.__file__).parent / "datasets" / "images", ["china.jpg", "flower.jpg"]),
+    (Path(matplotlib.get_data_path()) / "sample_data", ["grace_hopper.jpg"]),
+]
+
+
+def embedded_images() -> list[Path]:
+    """The colour photos shipped with scikit-image, scikit-learn and matplotlib that exist here."""
+    return [folder / name for folder, names in _EMBEDDED for name in names if (folder / name).is_file()]
+
+
+def resolve_data(data: str | os.PathLike | None = None) -> Path | None:
+    """The data folder to use: ``data`` if given, else ``$COLORLIB_DATA``, else None (the embedded photos).
+
+    Raises ``FileNotFoundError`` with one line when a named folder does not exist.
+    """
+    for source, value in (("--data", data), (DATA_ENV, os.environ.get(DATA_ENV) or None)):
+        if value is not None:
+            path = Path(value).expanduser()
+            if not path.is_dir():
+                raise FileNotFoundError(f"{source}: data folder {str(path)!r} does not exist")
+            return path
+    return None

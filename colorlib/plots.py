@@ -1,0 +1,138 @@
+"""Figures for chapters 1–3. Each function returns a matplotlib Figure with title, labels and units."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .color import lab_to_rgb
+from .quantize import RULES, distance_to_gamut, gamut_bins, lattice
+
+AB_LIMITS = (-115, 115)
+
+
+def ab_plane_rgb(L: float, n: int = 231) -> tuple[np.ndarray, np.ndarray]:
+    """The ab plane at lightness ``L`` as an image ``(n, n, 3)`` (b up, a right) and its out-of-gamut mask."""
+    a = torch.linspace(*AB_LIMITS, n, dtype=torch.float64)
+    bb, aa = torch.meshgrid(a.flip(0), a, indexing="ij")  # rows: b from high to low
+    lab = torch.stack([torch.full_like(aa, float(L)), aa, bb])
+    rgb, outside = lab_to_rgb(lab, return_mask=True)
+    return rgb.permute(1, 2, 0).numpy(), outside.numpy()
+
+
+def _ab_axes(ax, title: str) -> None:
+    ax.set_xlabel("a (Lab units)")
+    ax.set_ylabel("b (Lab units)")
+    ax.set_title(title)
+    ax.set_xlim(*AB_LIMITS)
+    ax.set_ylim(*AB_LIMITS)
+    ax.set_aspect("equal")
+
+
+def ab_planes_figure(lightnesses: tuple[float, ...] = (25, 50, 75)) -> Figure:
+    """The ab plane at several L; colours outside the sRGB gamut are shown gray."""
+    fig = Figure(layout="constrained", figsize=(4 * len(lightnesses), 4.2))
+    for i, L in enumerate(lightnesses):
+        ax = fig.add_subplot(1, len(lightnesses), i + 1)
+        rgb, outside = ab_plane_rgb(L)
+        rgb[outside] = 0.85
+        ax.imshow(rgb, extent=(*AB_LIMITS, *AB_LIMITS))
+        share = 100 * (1 - outside.mean())
+        _ab_axes(ax, f"L = {L:g}: {share:.0f}% of this square in gamut")
+    fig.suptitle("The ab plane of CIE Lab at fixed lightness (gray: not an sRGB colour)")
+    return fig
+
+
+def bins_figure(grid: float = 10, rule: str = "margin", L: float = 60) -> Figure:
+    """The quantized bins drawn as squares coloured at lightness ``L``, over the sRGB gamut."""
+    bins = gamut_bins(grid, rule)
+    fig = Figure(layout="constrained", figsize=(5.6, 5.4))
+    ax = fig.add_subplot(1, 1, 1)
+    rgb, outside = ab_plane_rgb(L)
+    rgb[outside] = 1.0
+    ax.imshow(rgb, extent=(*AB_LIMITS, *AB_LIMITS), alpha=0.35)
+    lab = torch.tensor(np.c_[np.full(len(bins), float(L)), bins].T[:, :, None], dtype=torch.float64)
+    colours = lab_to_rgb(lab)[:, :, 0].T.numpy()
+    for (a, b), c in zip(bins, colours, strict=True):
+        ax.add_patch(Rectangle((a - grid / 2, b - grid / 2), grid, grid, facecolor=c, edgecolor="k", lw=0.3))
+    _ab_axes(ax, f"grid {grid:g}, rule '{rule}': Q = {len(bins)} bins (drawn at L = {L:g})")
+    return fig
+
+
+def rule_counts(grid: float = 10) -> dict[str, int]:
+    """Q for each rule at one grid size (``knn`` with k = 5)."""
+    return {rule: len(gamut_bins(grid, rule)) for rule in RULES}
+
+
+def margin_curve_figure(grid: float = 10) -> Figure:
+    """Q as a function of the margin of the ``margin`` rule, with Zhang's 313 marked."""
+    d = np.sort(distance_to_gamut(lattice(grid)))
+    margins = np.linspace(0, 2.5 * grid, 400)
+    q = np.searchsorted(d, margins, side="right")
+    fig = Figure(layout="constrained", figsize=(6, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(margins, q, color="C0")
+    ax.axhline(313, color="C3", ls="--", lw=1, label="Zhang et al.: Q = 313")
+    ax.axvline(1.11 * grid, color="k", ls=":", lw=1, label=f"default margin {1.11 * grid:.1f}")
+    ax.set_xlabel("margin: L∞ distance from the bin centre to the sRGB gamut (Lab units)")
+    ax.set_ylabel("number of bins Q")
+    ax.set_title(f"How many bins count as 'in gamut' (grid {grid:g})")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def prior_figure(prior: np.ndarray, bins: np.ndarray, title: str = "Empirical prior p̃ (log10)") -> Figure:
+    """The prior over the bins on a log colour scale."""
+    fig = Figure(layout="constrained", figsize=(5.6, 4.8))
+    ax = fig.add_subplot(1, 1, 1)
+    sc = ax.scatter(bins[:, 0], bins[:, 1], c=np.log10(np.maximum(prior, 1e-12)), marker="s", s=55, cmap="viridis")
+    fig.colorbar(sc, ax=ax, label="log10 probability")
+    _ab_axes(ax, title)
+    return fig
+
+
+def weights_vs_lambda_figure(prior: np.ndarray, lams=(0.0, 0.25, 0.5, 0.75, 1.0), floor: float = 1e-6) -> Figure:
+    """Rebalancing weights sorted by prior, for several λ (log scale)."""
+    from .rebalance import rebalance_weights
+
+    order = np.argsort(prior)[::-1]
+    fig = Figure(layout="constrained", figsize=(6.4, 4))
+    ax = fig.add_subplot(1, 1, 1)
+    for lam in lams:
+        ax.plot(rebalance_weights(prior, lam, floor=floor)[order], label=f"λ = {lam:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("bins, most common colour first")
+    ax.set_ylabel("weight w (Σ p̃·w = 1)")
+    ax.set_title("Rebalancing weights: λ = 0 is the inverse prior, λ = 1 uniform")
+    ax.legend()
+    return fig
+
+
+def soft_target_figure(a: float, b: float, sigma: float = 5.0, k: int = 5, grid_bins: np.ndarray | None = None) -> Figure:
+    """One pixel's soft target: its k nearest bins and their Gaussian weights."""
+    from .encode import soft_encode_sparse
+
+    bins = gamut_bins() if grid_bins is None else grid_bins
+    ab = torch.tensor([[[[a]], [[b]]]], dtype=torch.float64)
+    idx, w = soft_encode_sparse(ab, bins, k=k, sigma=sigma)
+    idx, w = idx.reshape(-1).numpy(), w.reshape(-1).numpy()
+    fig = Figure(layout="constrained", figsize=(9, 4))
+    ax = fig.add_subplot(1, 2, 1)
+    ax.scatter(bins[:, 0], bins[:, 1], s=8, c="0.75", marker="s")
+    sc = ax.scatter(bins[idx, 0], bins[idx, 1], c=w, s=160, marker="s", cmap="magma_r", vmin=0, vmax=1)
+    ax.plot([a], [b], "c*", ms=14, label="pixel")
+    fig.colorbar(sc, ax=ax, label="target weight")
+    _ab_axes(ax, f"pixel (a, b) = ({a:g}, {b:g}), σ = {sigma:g}")
+    ax.set_xlim(a - 40, a + 40)
+    ax.set_ylim(b - 40, b + 40)
+    ax.legend(loc="upper right")
+    ax2 = fig.add_subplot(1, 2, 2)
+    ax2.bar(range(k), w, color="C1")
+    ax2.set_xticks(range(k), [f"({bins[i, 0]:.0f},{bins[i, 1]:.0f})" for i in idx], rotation=30)
+    ax2.set_xlabel("nearest bins (a, b)")
+    ax2.set_ylabel("weight")
+    ax2.set_ylim(0, 1)
+    ax2.set_title(f"{k}-NN soft target, sums to {w.sum():.3f}")
+    return fig

@@ -1,0 +1,49 @@
+"""Compute profiles, defined once: ``smoke`` (tests, seconds), ``cpu`` (a laptop, about an hour for all
+four losses), ``gpu`` (the paper's network at full width)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    width: float  # channel multiplier of the network (1.0 = Zhang et al.)
+    crop: int  # training crop, pixels
+    eval_size: int  # evaluation resolution, pixels (centre crop)
+    batch: int
+    steps: int
+    lr: float
+    lr_final: float  # cosine decay from lr to lr_final
+    checkpoint_every: int  # steps
+    workers: int  # DataLoader worker processes
+    gray_threshold: float = 5.0  # mean chroma (0..255) below which a photo is skipped for training
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
+                     checkpoint_every=10, workers=0),
+    "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=1500, lr=1e-3, lr_final=1e-5,
+                   checkpoint_every=250, workers=1),
+    "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=40, steps=10000, lr=3e-4, lr_final=1e-5,
+                   checkpoint_every=1000, workers=8),
+}
+
+
+def default_profile_name() -> str:
+    """``gpu`` when CUDA is present, else ``cpu``."""
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The named profile (default: :func:`default_profile_name`); one-line error for unknown names."""
+    name = name or default_profile_name()
+    if name not in PROFILES:
+        raise ValueError(f"profile: unknown value {name!r}; allowed: {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -1,0 +1,114 @@
+import logging
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorlib.data import ColorDataset, NoUsableImages, load_rgb, scan, split_of
+from colorlib.paths import resolve_data
+
+from .conftest import write_photo
+
+
+def test_split_is_stable_and_disjoint():
+    # fixed expectations: the split must not depend on the machine, the folder or Python's hash seed
+    names = ["000b7d55b6184b08.jpg", "astronaut.png", "ünïcode.png", "coffee.png", "china.jpg"]
+    assert [split_of(n) for n in names] == [split_of("/elsewhere/sub/" + n) for n in names]
+    # int(sha1(name)[:8], 16) % 100 = 23, 28, 60, 88, 89; below 80 is train
+    assert [split_of(n) for n in names] == ["train", "train", "train", "val", "val"]
+    many = [f"img_{i}.jpg" for i in range(2000)]
+    train = {n for n in many if split_of(n) == "train"}
+    assert 0.76 < len(train) / 2000 < 0.84
+
+
+def test_embedded_default_loads_offline(monkeypatch):
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    s = scan(None, "all", gray_threshold=5.0)
+    assert len(s.items) >= 8 and not s.skipped
+    ds = ColorDataset(None, split="train", size=32)
+    item = ds[0]
+    assert item["L"].shape == (1, 32, 32) and item["ab"].shape == (2, 32, 32)
+    assert 0 <= item["L"].min() and item["L"].max() <= 100
+
+
+def test_data_order_argument_then_env(monkeypatch, photo_folder, tmp_path_factory):
+    other = tmp_path_factory.mktemp("other")
+    write_photo(other / "x.png", 1)
+    monkeypatch.setenv("COLORLIB_DATA", str(other))
+    assert resolve_data(None) == other
+    assert resolve_data(photo_folder) == photo_folder
+    monkeypatch.setenv("COLORLIB_DATA", str(other / "missing"))
+    with pytest.raises(FileNotFoundError, match="COLORLIB_DATA"):
+        resolve_data(None)
+
+
+def test_recursive_any_case_and_gray_skipped(photo_folder):
+    s = scan(photo_folder, "all", gray_threshold=5.0)
+    names = {i.name for i in s.items}
+    assert len(names) == 12 and "sub/photo 1.PNG" in names
+    assert [str(p.name) for p, r in s.skipped] == ["gray.png"] and "near-gray" in s.skipped[0][1]
+    train = {i.name for i in scan(photo_folder, "train").items}
+    val = {i.name for i in scan(photo_folder, "val").items}
+    assert train.isdisjoint(val) and len(train | val) == 13
+
+
+def test_bad_files_are_skipped_and_reported_once(photo_folder, caplog):
+    (photo_folder / "empty.jpg").write_bytes(b"")
+    (photo_folder / "notes.jpg").write_text("not an image")
+    good = (photo_folder / "photo 0.jpg").read_bytes()
+    (photo_folder / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    with caplog.at_level(logging.WARNING, logger="colorlib.data"):
+        s1 = scan(photo_folder, "all")
+        s2 = scan(photo_folder, "all")
+    bad = {"empty.jpg", "notes.jpg", "truncated.jpg"}
+    assert {p.name for p, _ in s1.skipped} == bad == {p.name for p, _ in s2.skipped}
+    for name in bad:
+        assert sum(name in r.getMessage() for r in caplog.records) == 1
+    assert len(s1.items) == 13
+
+
+def test_no_usable_image_is_one_clear_error(tmp_path):
+    (tmp_path / "a.jpg").write_text("nope")
+    with pytest.raises(NoUsableImages, match="no usable image"):
+        scan(tmp_path)
+
+
+def test_labels_csv_is_carried(photo_folder):
+    (photo_folder / "labels.csv").write_text("file,imagenet_index\nsub/photo 1.PNG,817\nphoto 0.jpg,3\n")
+    labels = {i.name: i.label for i in scan(photo_folder, "all").items}
+    assert labels["sub/photo 1.PNG"] == 817 and labels["photo 0.jpg"] == 3 and labels["sub/photo 2.JpEg"] == -1
+
+
+def test_imagenet_synset_filter(tmp_path):
+    for syn in ("n04285008", "n04037443", "n01440764"):
+        for i in range(3):
+            write_photo(tmp_path / "train" / syn / f"{syn}_{i}.JPEG", i)
+    s = scan(tmp_path, "all", synsets={"n04285008", "n04037443"})
+    assert len(s.items) == 6 and all("n01440764" not in i.name for i in s.items)
+
+
+def test_modes_are_converted(tmp_path):
+    rgba = write_photo(tmp_path / "rgba.png", 1, mode="RGBA")
+    assert load_rgb(rgba).shape == (40, 48, 3)
+    cmyk = write_photo(tmp_path / "cmyk.jpg", 2, mode="CMYK")
+    assert load_rgb(cmyk).shape == (40, 48, 3)
+    arr16 = (np.linspace(0, 65535, 40 * 48).reshape(40, 48)).astype(np.uint16)
+    Image.fromarray(arr16).save(tmp_path / "deep.png")  # a 16-bit grayscale PNG
+    rgb16 = load_rgb(tmp_path / "deep.png")
+    assert rgb16.dtype == np.uint8 and rgb16.max() == 255 and rgb16.min() == 0
+
+
+def test_train_crops_are_reproducible(photo_folder):
+    a = ColorDataset(photo_folder, "all", size=24, seed=3)
+    b = ColorDataset(photo_folder, "all", size=24, seed=3)
+    assert torch.equal(a[2]["ab"], b[2]["ab"])
+    b.set_epoch(1)
+    assert not torch.equal(a[2]["ab"], b[2]["ab"])
+
+
+def test_real_photos_split(nips17):
+    train = scan(nips17, "train", gray_threshold=5.0)
+    val = scan(nips17, "val")
+    assert not {i.name for i in train.items} & {i.name for i in val.items}
+    assert all(i.label >= 0 for i in val.items)

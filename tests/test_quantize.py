@@ -1,0 +1,43 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from colorlib.quantize import distance_to_gamut, gamut_bins, lattice
+
+
+def test_default_is_zhangs_313():
+    bins = gamut_bins()
+    assert bins.shape == (313, 2)
+    assert np.all(bins % 10 == 0)
+    assert len({tuple(b) for b in bins}) == 313
+    # sorted by a then b, like the released table; its first rows are (-90, 50), (-90, 60)
+    assert np.array_equal(bins, bins[np.lexsort((bins[:, 1], bins[:, 0]))])
+    assert bins[0].tolist() == [-90, 50] and bins[1].tolist() == [-90, 60]
+
+
+def test_313_is_not_on_a_knife_edge():
+    d = np.sort(distance_to_gamut(lattice(10)))
+    assert d[312] < 11.1 < d[313]
+    assert d[313] - d[312] > 0.1  # the default margin sits inside a gap wider than the sampling error
+
+
+def test_other_rules_give_other_counts():
+    assert len(gamut_bins(rule="center")) == 229
+    assert len(gamut_bins(rule="nearest")) == 261
+    assert len(gamut_bins(rule="knn", k=5)) == 322  # the count reported by the seed
+    # every real 8-bit colour's nearest bin is in the default set
+    assert {tuple(b) for b in gamut_bins(rule="nearest")} <= {tuple(b) for b in gamut_bins()}
+
+
+def test_grid_size_changes_count():
+    counts = [len(gamut_bins(g)) for g in (20, 15, 10, 8)]
+    assert counts == sorted(counts)
+
+
+def test_cli_bins_json():
+    out = subprocess.run([sys.executable, "-m", "colorlib", "bins", "--grid", "10", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    assert data["grid"] == 10 and data["Q"] == 313 and len(data["bins"]) == 313
