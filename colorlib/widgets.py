@@ -11,19 +11,26 @@ import io
 from collections.abc import Callable
 
 import ipywidgets as W
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:
-    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    """A matplotlib figure as PNG bytes. Figures are made with ``Figure()``, not pyplot, so no
+    backend or global state is involved and nothing needs closing."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
+
+
+def show_figures_as_png() -> None:
+    """In IPython, display a bare ``Figure`` (the last expression of a cell) as a PNG image."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
 
 
 def figure_widget(draw: Callable[..., Figure], **controls: W.ValueWidget) -> W.VBox:

@@ -1,0 +1,101 @@
+"""Execute the chapters with papermill and hand the executed copies to Jupyter Book.
+
+``python -m colorlib.book run [--profile P] [--data DIR] [--runs DIR] [--only 01,02]`` executes every
+``notebooks/NN_*.ipynb`` in order on a fresh kernel, injecting the parameters into its ``parameters``
+cell, and writes the executed copy to ``book/chapters/`` (the sources stay output-free). A failing
+chapter stops the run with the chapter's name and the failing cell's traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .paths import REPO, RUNS, SHARED_DATA
+
+NOTEBOOKS = REPO / "notebooks"
+EXECUTED = REPO / "book" / "chapters"
+
+
+class ChapterFailed(RuntimeError):
+    pass
+
+
+def chapters() -> list[Path]:
+    """The numbered chapters, in order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def default_data() -> str | None:
+    """The shared development photos when this checkout has them, else None (the embedded photos)."""
+    return str(SHARED_DATA) if SHARED_DATA.is_dir() else None
+
+
+def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED) -> Path:
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / nb.name
+    try:
+        pm.execute_notebook(str(nb), str(out), parameters=parameters, kernel_name="python3",
+                            cwd=str(NOTEBOOKS), progress_bar=False)
+    except pm.PapermillExecutionError as exc:
+        raise ChapterFailed(f"chapter {nb.stem} failed in cell {exc.exec_count}:\n"
+                            f"{exc.ename}: {exc.evalue}\n{''.join(exc.traceback)}") from None
+    return out
+
+
+def run_all(profile: str | None, data: str | None, runs: str | None, only: list[str] | None = None,
+            out_dir: Path = EXECUTED) -> list[Path]:
+    params = {"profile": profile, "data": data, "runs": runs or str(RUNS)}
+    done = []
+    for nb in chapters():
+        if only and nb.name[:2] not in only:
+            continue
+        start = time.time()
+        print(f"[book] {nb.stem} ...", flush=True)
+        done.append(run_chapter(nb, params, out_dir))
+        print(f"[book] {nb.stem} done in {time.time() - start:.0f} s", flush=True)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m colorlib.book")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="execute the chapters with papermill")
+    p.add_argument("--profile", default=None, help="smoke, cpu or gpu (default: gpu with CUDA, else cpu)")
+    p.add_argument("--data", default=None, help="image folder (default: ../shared/datasets/nips17-dev if present)")
+    p.add_argument("--runs", default=None, help="training runs folder (default: runs/)")
+    p.add_argument("--only", default=None, help="comma-separated chapter numbers, e.g. 01,03")
+    args = parser.parse_args(argv)
+    from .profiles import get_profile
+
+    profile = get_profile(args.profile).name
+    try:
+        run_all(profile, args.data or default_data(), args.runs, args.only.split(",") if args.only else None)
+    except ChapterFailed as exc:
+        print(f"[book] {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def setup_chapter(profile: str | None, data: str | None):
+    """First call of every chapter: check the parameters (one-line errors) and say what will run.
+
+    Returns the :class:`~colorlib.profiles.Profile` and the data folder (None: embedded photos).
+    """
+    from .paths import resolve_data
+    from .profiles import get_profile
+    from .widgets import show_figures_as_png
+
+    show_figures_as_png()
+    prof = get_profile(profile)
+    folder = resolve_data(data)
+    print(f"profile: {prof.name} · data: {folder or 'embedded photos (scikit-image, scikit-learn, matplotlib)'}")
+    return prof, folder
