@@ -11,7 +11,7 @@ import numpy as np
 
 from .data import NoUsableImages
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError, NoUsableImages)
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError, NoUsableImages, RuntimeError)
 
 
 def _print(obj: dict, as_json: bool) -> None:
@@ -62,6 +62,15 @@ def cmd_bench(args: argparse.Namespace) -> None:
     _print(run(args.data, quick=args.quick), args.json)
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from .train import TrainConfig, train
+
+    cfg = TrainConfig(loss=args.loss, profile=args.profile, data=args.data, out=args.out, steps=args.steps,
+                      seed=args.seed, device=args.device, lam=args.lam, resume=args.resume)
+    folder = train(cfg)
+    print(f"trained {args.loss}: {folder}")
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     from .download import fetch_dataset
 
@@ -69,6 +78,7 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .paths import RUNS
     from .quantize import RULES
 
     parser = argparse.ArgumentParser(prog="colorlib", description="Colorful Image Colorization, the library.")
@@ -95,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("train", help="train the network with one of the four losses")
+    p.add_argument("--loss", required=True, help="l2, class, full-soft or full-onehot")
+    p.add_argument("--profile", help="smoke, cpu or gpu (default: gpu with CUDA, else cpu)")
+    p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
+    p.add_argument("--out", default=str(RUNS), help="runs folder; the run goes to OUT/LOSS/")
+    p.add_argument("--steps", type=int, help="override the profile's number of steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("download", help="download a public dataset (needs internet)")
     p.add_argument("name")
     p.add_argument("--root", default="data")
@@ -107,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+    except KeyboardInterrupt:
+        return 130
     except USER_ERRORS as exc:
         print(f"colorlib {args.command}: error: {exc}", file=sys.stderr)
         return 2

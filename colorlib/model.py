@@ -1,0 +1,102 @@
+"""Zhang et al.'s ECCV16 colorization network (chapter 4).
+
+Eight blocks of 3×3 convolutions with ReLU, BatchNorm at the end of blocks 1–7, no pooling: resolution
+drops by striding (blocks 1–3, to 1/8), blocks 5–6 use dilation 2 to widen the receptive field without
+losing resolution, and block 8 upsamples once (to 1/4) before a 1×1 convolution to Q = 313 class
+logits. At ``width=1`` the layout and parameter names are those of the released PyTorch model
+(``model1.0.weight`` … ``model8.6.bias``, ``model_out.weight``), so its weights load directly.
+
+Units: the input ``L`` is in 0..100 and is normalised inside as (L − 50)/100; ab outputs are in Lab
+units (the regression head scales by 110, as the released model does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .encode import DEFAULT_T, annealed_mean
+from .quantize import bins_tensor
+
+L_CENTER, L_SCALE, AB_SCALE = 50.0, 100.0, 110.0
+# (input, output, number of convs, stride of the last conv, dilation) for blocks 1–7
+_BLOCKS = [(1, 64, 2, 2, 1), (64, 128, 2, 2, 1), (128, 256, 3, 2, 1), (256, 512, 3, 1, 1),
+           (512, 512, 3, 1, 2), (512, 512, 3, 1, 2), (512, 512, 3, 1, 1)]
+OFFICIAL_PARAMETERS = 32_236_011  # the released colorization_release_v2 model, width 1
+
+
+def _ch(c: int, width: float) -> int:
+    return c if c == 1 else max(8, int(round(c * width)))
+
+
+def _block(cin: int, cout: int, n: int, stride: int, dilation: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(n):
+        s = stride if i == n - 1 else 1
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, s, padding=dilation, dilation=dilation), nn.ReLU(True)]
+    return nn.Sequential(*layers, nn.BatchNorm2d(cout))
+
+
+class ColorizationNet(nn.Module):
+    """``L (N,1,H,W)`` in 0..100 -> class logits ``(N,Q,H/4,W/4)``. ``width`` scales every channel count."""
+
+    def __init__(self, width: float = 1.0, q: int = 313, bins: Tensor | None = None):
+        super().__init__()
+        self.width, self.q = width, q
+        for i, (cin, cout, n, stride, dil) in enumerate(_BLOCKS, start=1):
+            setattr(self, f"model{i}", _block(_ch(cin, width), _ch(cout, width), n, stride, dil))
+        c7, c8 = _ch(512, width), _ch(256, width)
+        self.model8 = nn.Sequential(
+            nn.ConvTranspose2d(c7, c8, 4, 2, 1), nn.ReLU(True),
+            nn.Conv2d(c8, c8, 3, 1, 1), nn.ReLU(True),
+            nn.Conv2d(c8, c8, 3, 1, 1), nn.ReLU(True),
+            nn.Conv2d(c8, q, 1, 1, 0),
+        )
+        # Regression head of the released model: expected ab under the softmax, learned, /110.
+        self.model_out = nn.Conv2d(q, 2, 1, bias=False)
+        self.register_buffer("bins", bins_tensor() if bins is None else bins.float(), persistent=False)
+        if len(self.bins) != q:
+            raise ValueError(f"{len(self.bins)} bins for a network with q={q} outputs")
+
+    def forward(self, L: Tensor, regression: bool = False) -> Tensor:
+        """Class logits ``(N,Q,H/4,W/4)``, or with ``regression=True`` the regression head's ab
+        ``(N,2,H/4,W/4)`` (inside ``forward`` so that DDP synchronises its gradients too)."""
+        x = (L - L_CENTER) / L_SCALE
+        for i in range(1, 9):
+            x = getattr(self, f"model{i}")(x)
+        return self.regress_ab(x) if regression else x
+
+    def regress_ab(self, logits: Tensor) -> Tensor:
+        """The regression head: ``110 · model_out(softmax(logits))``, ab in Lab units at 1/4 resolution."""
+        return AB_SCALE * self.model_out(torch.softmax(logits, dim=1))
+
+    @torch.no_grad()
+    def colorize_ab(self, L: Tensor, T: float = DEFAULT_T, regression: bool = False) -> Tensor:
+        """ab ``(N,2,H,W)`` at the input's resolution: the annealed mean (or the regression head),
+        upsampled bilinearly from 1/4 resolution."""
+        logits = self(L)
+        ab = self.regress_ab(logits) if regression else annealed_mean(logits.float(), self.bins, T)
+        return F.interpolate(ab.float(), size=L.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def load_official(path: str | Path, model: ColorizationNet | None = None) -> ColorizationNet:
+    """Load the released ECCV16 weights (``colorization_release_v2-9b330a0b.pth``, which users download
+    themselves) into a width-1 network. The file is read with ``weights_only=True``.
+
+    BatchNorm ``num_batches_tracked`` counters may be absent from the file; any other missing or
+    unexpected key is an error.
+    """
+    model = model or ColorizationNet(width=1.0)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"{Path(path).name}: missing keys {missing[:5]}, unexpected keys {result.unexpected_keys[:5]}")
+    return model

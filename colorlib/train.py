@@ -1,0 +1,309 @@
+"""Training one loss (chapter 5): ``colorlib train --loss NAME [--profile P] [--data DIR] [--out RUNS]``.
+
+A run of loss NAME lives in ``RUNS/NAME/``:
+
+* ``config.json``   everything that defines the run (profile, data, seed, command);
+* ``log.csv``       step, loss, learning rate, images/s;
+* ``checkpoint.pt`` model + optimizer + step + RNG + config + prior, written atomically every
+  ``checkpoint_every`` steps, at the end, and on Ctrl-C;
+* ``model.pt``      the final weights in fp16 with what evaluation needs (bins, prior, weights, config).
+
+Every file loads with ``torch.load(weights_only=True)``. The data order is a function of (seed, step), so
+``--resume`` continues exactly where the checkpoint left off. Under ``torchrun`` the run uses DDP:
+each rank reads its share of every batch, rank 0 logs and writes the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Sampler
+from tqdm.auto import tqdm
+
+from .data import ColorDataset
+from .losses import check_loss, compute_loss, target_ab, uses_regression
+from .model import ColorizationNet
+from .paths import RUNS, resolve_data
+from .profiles import Profile, get_profile
+from .quantize import bins_tensor
+from .rebalance import DEFAULT_LAMBDA, dataset_prior, rebalance_weights
+
+DEVICES = ("auto", "cpu", "cuda")
+CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config.json"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainConfig:
+    loss: str
+    profile: str | None = None
+    data: str | None = None
+    out: str = str(RUNS)
+    steps: int | None = None  # None: the profile's
+    seed: int = 0
+    device: str = "auto"
+    lam: float = DEFAULT_LAMBDA
+    resume: bool = False
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+def run_dir(out: str | Path, loss: str) -> Path:
+    """The folder of one loss's run inside a runs folder (the loss name is checked first)."""
+    return Path(out) / check_loss(loss)
+
+
+def pick_device(name: str) -> torch.device:
+    if name not in DEVICES:
+        raise ValueError(f"device: unknown value {name!r}; allowed: {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' requested but no CUDA device is available; allowed here: auto, cpu")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` and prove it is writable, before any work starts (one-line error otherwise)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as exc:
+        raise PermissionError(f"out: run folder {str(folder)!r} is not writable ({exc.strerror or exc})") from None
+
+
+def validate(cfg: TrainConfig) -> tuple[Profile, torch.device, Path]:
+    """Check every parameter before any work: loss, profile, device, data folder, run folder."""
+    check_loss(cfg.loss)
+    profile = get_profile(cfg.profile)
+    device = pick_device(cfg.device)
+    resolve_data(cfg.data)
+    if cfg.steps is not None and cfg.steps < 1:
+        raise ValueError(f"steps: must be ≥ 1, got {cfg.steps}")
+    folder = run_dir(cfg.out, cfg.loss)
+    check_writable(folder)
+    return profile, device, folder
+
+
+class StepSampler(Sampler[int]):
+    """Indices of one epoch, from batch ``start`` on: a permutation seeded by (seed, epoch), split across
+    ranks. Small datasets are repeated so that every rank gets at least one full batch per epoch."""
+
+    def __init__(self, n: int, batch: int, seed: int, rank: int = 0, world: int = 1):
+        self.n, self.batch, self.seed, self.rank, self.world = n, batch, seed, rank, world
+        self.repeats = max(1, math.ceil(batch * world / n))
+        self.batches_per_epoch = (n * self.repeats // world) // batch
+        self.epoch, self.start = 0, 0
+
+    def set_position(self, epoch: int, start_batch: int) -> None:
+        self.epoch, self.start = epoch, start_batch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.cat([torch.randperm(self.n, generator=g) for _ in range(self.repeats)])
+        mine = order[self.rank :: self.world][: self.batches_per_epoch * self.batch]
+        return iter(mine[self.start * self.batch :].tolist())
+
+    def __len__(self) -> int:
+        return (self.batches_per_epoch - self.start) * self.batch
+
+
+def learning_rate(profile: Profile, step: int, total: int) -> float:
+    """Cosine decay from ``profile.lr`` to ``profile.lr_final`` over the run."""
+    t = min(step / max(total, 1), 1.0)
+    return profile.lr_final + 0.5 * (profile.lr - profile.lr_final) * (1 + math.cos(math.pi * t))
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``: a kill at
+    any moment leaves either the old file or the new one, never a torn one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint or final model with ``weights_only=True``; a file that would run code is refused."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"{path}: refused to load (not a plain-tensor checkpoint: {type(exc).__name__})") from None
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[ColorizationNet, dict]:
+    """A trained network from ``model.pt`` or ``checkpoint.pt``, in eval mode, with its saved info."""
+    ckpt = load_checkpoint(path)
+    cfg = ckpt["config"]
+    model = ColorizationNet(width=cfg["profile_settings"]["width"], bins=ckpt["bins"])
+    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+    return model.to(device).eval(), ckpt
+
+
+class _Log:
+    """``log.csv``: rows beyond the resumed step are dropped, so the log always matches the weights."""
+
+    FIELDS = ["step", "loss", "lr", "images_per_s", "seconds"]
+
+    def __init__(self, path: Path, resume_step: int):
+        rows = []
+        if resume_step and path.is_file():
+            with open(path, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+        self.fh = open(path, "w", newline="")
+        self.writer = csv.DictWriter(self.fh, self.FIELDS)
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+
+    def write(self, **row) -> None:
+        self.writer.writerow(row)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def read_log(folder: str | Path) -> list[dict]:
+    """The rows of a run's ``log.csv`` as dicts of floats."""
+    with open(Path(folder) / LOG, newline="") as fh:
+        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
+    """Train one loss; returns its run folder. ``on_step(step, loss)`` is called on rank 0 after each step."""
+    profile, device, folder = validate(cfg)
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    distributed = world > 1
+    if distributed:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    total = cfg.steps or profile.steps
+    torch.manual_seed(cfg.seed)
+
+    dataset = ColorDataset(cfg.data, split="train", size=profile.crop, train=True,
+                           gray_threshold=profile.gray_threshold, seed=cfg.seed)
+    bins = bins_tensor(device=device)
+    model = ColorizationNet(width=profile.width, bins=bins).to(device)
+    regression = uses_regression(cfg.loss)
+    model.model_out.requires_grad_(regression)  # the classification losses never touch the regression head
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=profile.lr, betas=(0.9, 0.99), weight_decay=1e-3)
+
+    start = 0
+    ckpt_path = folder / CHECKPOINT
+    if cfg.resume and ckpt_path.is_file():
+        ckpt = load_checkpoint(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["rng"])
+        start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
+    else:
+        prior = dataset_prior(cfg.data, size=profile.crop, gray_threshold=profile.gray_threshold,
+                              bins=bins.cpu().numpy())[0]
+    weights = torch.as_tensor(rebalance_weights(prior, cfg.lam), dtype=torch.float32, device=device)
+    info = {**{k: v for k, v in asdict(cfg).items() if k != "resume"}, "profile": profile.name,
+            "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
+            "train_images": len(dataset), "device": device.type}
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+
+    def state(step: int) -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                "rng": torch.get_rng_state(), "config": info, "bins": bins.cpu(),
+                "prior": torch.as_tensor(prior), "weights": weights.cpu()}
+
+    def checkpoint(step: int) -> None:
+        if rank == 0:
+            save_atomic(state(step), ckpt_path)
+            log.flush()
+        if distributed:
+            dist.barrier()
+
+    sampler = StepSampler(len(dataset), profile.batch, cfg.seed, rank, world)
+    loader = DataLoader(dataset, batch_size=profile.batch, sampler=sampler, num_workers=profile.workers,
+                        pin_memory=device.type == "cuda", drop_last=True)
+    if rank == 0:
+        (folder / CONFIG).write_text(json.dumps(info, indent=1))
+        log = _Log(folder / LOG, start)
+    bar = tqdm(total=total, initial=start, desc=cfg.loss, disable=rank != 0, dynamic_ncols=True)
+    step, last = start, time.perf_counter()
+    net.train()
+    try:
+        while step < total:
+            epoch, offset = divmod(step, sampler.batches_per_epoch)
+            dataset.set_epoch(epoch)
+            sampler.set_position(epoch, offset)
+            for batch in loader:
+                L = batch["L"].to(device, non_blocking=True)
+                ab = target_ab(batch["ab"].to(device, non_blocking=True))
+                if device.type == "cuda":
+                    L = L.contiguous(memory_format=torch.channels_last)
+                lr = learning_rate(profile, step, total)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    output = net(L, regression=regression)
+                loss = compute_loss(cfg.loss, output, ab, bins, weights)
+                if not torch.isfinite(loss):
+                    kept = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path.is_file() else "no checkpoint yet"
+                    raise TrainingDiverged(f"loss became {loss.item()} at step {step + 1}; stopped, {kept}")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                now = time.perf_counter()
+                ips = profile.batch * world / max(now - last, 1e-9)
+                last = now
+                if rank == 0:
+                    value = loss.item()
+                    log.write(step=step, loss=f"{value:.6f}", lr=f"{lr:.3e}", images_per_s=f"{ips:.2f}",
+                              seconds=f"{time.time():.2f}")
+                    bar.set_postfix(loss=f"{value:.3f}", img_s=f"{ips:.1f}")
+                    bar.update(1)
+                    if on_step is not None:
+                        on_step(step, value)
+                if step % profile.checkpoint_every == 0 or step == total:
+                    checkpoint(step)
+                if step >= total:
+                    break
+    except KeyboardInterrupt:
+        checkpoint(step)  # Ctrl-C: keep everything done so far
+        if rank == 0:
+            print(f"\ninterrupted at step {step}: checkpoint saved to {ckpt_path}; continue with --resume",
+                  file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+        if rank == 0:
+            log.close()
+    if rank == 0:
+        final = state(step)
+        final["model"] = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+        del final["optimizer"], final["rng"]
+        save_atomic(final, folder / FINAL)
+    if distributed:
+        dist.barrier()
+    return folder

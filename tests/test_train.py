@@ -1,0 +1,102 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from colorlib.losses import LOSSES
+from colorlib.paths import SHARED_DATA
+from colorlib.train import TrainConfig, TrainingDiverged, load_checkpoint, read_log, train
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_each_loss_decreases_on_real_photos(loss, tmp_path, monkeypatch):
+    # the embedded photos: real, and few enough that 40 steps of 4 revisit each one several times
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    folder = train(TrainConfig(loss=loss, profile="smoke", data=None, out=str(tmp_path), steps=40, seed=0))
+    losses = np.array([r["loss"] for r in read_log(folder)])
+    assert len(losses) == 40 and np.isfinite(losses).all()
+    assert losses[-10:].mean() < losses[:10].mean()
+    final = load_checkpoint(folder / "model.pt")
+    assert final["config"]["loss"] == loss and final["step"] == 40
+
+
+def _cli(*args, out):
+    return [sys.executable, "-m", "colorlib", "train", "--profile", "smoke", "--seed", "3",
+            "--out", str(out), *args]
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
+    steps = "60"
+    subprocess.run(_cli("--loss", "class", "--steps", steps, out=tmp_path / "whole"), check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli("--loss", "class", "--steps", steps, out=killed), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    ckpt = killed / "class" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.is_file() and load_checkpoint(ckpt)["step"] >= 20:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    at_kill = load_checkpoint(ckpt)["step"]  # always loadable, whenever the kill landed
+    assert 20 <= at_kill < 60
+    subprocess.run(_cli("--loss", "class", "--steps", steps, "--resume", out=killed), check=True, capture_output=True)
+    a = load_checkpoint(tmp_path / "whole" / "class" / "checkpoint.pt")
+    b = load_checkpoint(ckpt)
+    assert a["step"] == b["step"] == 60
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert [r["step"] for r in read_log(killed / "class")] == list(range(1, 61))
+
+
+def test_trains_on_the_shared_photos(tmp_path):
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/datasets/nips17-dev is not present")
+    run = subprocess.run(_cli("--loss", "full-soft", "--steps", "5", "--data", str(SHARED_DATA), out=tmp_path),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert load_checkpoint(tmp_path / "full-soft" / "model.pt")["config"]["train_images"] > 700
+
+
+def test_two_process_ddp_on_cpu(tmp_path):
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "colorlib", "train", "--loss", "full-soft",
+           "--profile", "smoke", "--steps", "6", "--device", "cpu", "--out", str(tmp_path)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    final = load_checkpoint(tmp_path / "full-soft" / "model.pt")
+    assert final["config"]["world_size"] == 2 and final["step"] == 6
+    assert len(read_log(tmp_path / "full-soft")) == 6  # rank 0 alone writes the log
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    import colorlib.train as T
+
+    real = T.compute_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        value = real(*args, **kwargs)
+        return value * float("nan") if calls["n"] == 15 else value
+
+    monkeypatch.setattr(T, "compute_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="step 15"):
+        train(TrainConfig(loss="class", profile="smoke", out=str(tmp_path), steps=30))
+    assert load_checkpoint(tmp_path / "class" / "checkpoint.pt")["step"] == 10
+
+
+def test_bad_parameters_fail_before_any_work(tmp_path):
+    for args, word in [(["--loss", "nope"], "loss"), (["--loss", "l2", "--profile", "big"], "profile"),
+                       (["--loss", "l2", "--device", "tpu"], "device"),
+                       (["--loss", "l2", "--data", str(tmp_path / "missing")], "--data")]:
+        run = subprocess.run(_cli(*args, out=tmp_path), capture_output=True, text=True)
+        assert run.returncode == 2
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and word in lines[0] and "allowed" in lines[0] or "exist" in lines[0]
+    assert not (tmp_path / "l2").exists()
