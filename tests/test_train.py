@@ -12,6 +12,7 @@ from colorlib.losses import LOSSES
 from colorlib.paths import SHARED_DATA
 from colorlib.train import TrainConfig, TrainingDiverged, load_checkpoint, read_log, train
 
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_each_loss_decreases_on_real_photos(loss, tmp_path, monkeypatch):
     # the embedded photos: real, and few enough that 40 steps of 4 revisit each one several times
