@@ -71,6 +71,28 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"trained {args.loss}: {folder}")
 
 
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate
+
+    rows = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    cols = ["method", "auc_raw", "auc_rebal", "auc_classbal", "top1", "colorfulness", "psnr"]
+    print(" ".join(f"{c:>12s}" for c in cols))
+    for r in rows:
+        print(" ".join(f"{r[c]:>12.2f}" if isinstance(r[c], float) else f"{r[c]:>12s}" for c in cols))
+    print(f"{rows[0]['images']} validation images; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
+
+
+def cmd_colorize(args: argparse.Namespace) -> None:
+    from .evaluate import colorize_files
+
+    failed = colorize_files(args.images, args.checkpoint, args.out, args.size)
+    if failed:
+        raise SystemExit(1)
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     from .download import fetch_dataset
 
@@ -116,6 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="AuC, classifier top-1, colourfulness, PSNR of baselines and trained losses")
+    p.add_argument("--runs", default=str(RUNS), help="runs folder holding LOSS/model.pt")
+    p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
+    p.add_argument("--profile", help="evaluation size when no run is found (default: gpu with CUDA, else cpu)")
+    p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
+    p.add_argument("--limit", type=int, help="evaluate only the first N validation photos")
+    p.add_argument("--no-ci", action="store_true", help="skip the bootstrap confidence intervals")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("colorize", help="colorize photos at their own resolution with a trained model")
+    p.add_argument("images", nargs="+", help="image files or folders")
+    p.add_argument("--checkpoint", required=True, help="a model.pt or checkpoint.pt")
+    p.add_argument("--out", required=True, help="output folder (PNG)")
+    p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
+    p.set_defaults(func=cmd_colorize)
 
     p = sub.add_parser("download", help="download a public dataset (needs internet)")
     p.add_argument("name")

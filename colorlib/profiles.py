@@ -29,7 +29,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
                      checkpoint_every=10, workers=0),
-    "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=1500, lr=1e-3, lr_final=1e-5,
+    "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=2500, lr=1e-3, lr_final=1e-5,
                    checkpoint_every=250, workers=1),
     "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=40, steps=10000, lr=3e-4, lr_final=1e-5,
                    checkpoint_every=1000, workers=8),

@@ -1,0 +1,77 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorlib.classify import load_classifier
+from colorlib.evaluate import colorize_photo, evaluate, random_baseline
+from colorlib.model import ColorizationNet
+from colorlib.train import TrainConfig, train
+
+from .conftest import write_photo
+
+
+def test_classifier_loads_offline_and_recognises_photos(nips17):
+    clf = load_classifier("efficientnet")
+    assert clf.name == "EfficientNet-Lite0"
+    from colorlib.data import load_rgb, rgb_to_tensor, scan
+
+    items = scan(nips17, "val").items[:40]
+    x = torch.stack([rgb_to_tensor(load_rgb(i.path)) for i in items])
+    top1 = (clf.predict(x) == torch.tensor([i.label for i in items])).float().mean().item()
+    assert top1 > 0.6
+
+
+def test_random_baseline_never_uses_the_same_image():
+    ab = torch.arange(6.0).view(6, 1, 1, 1).expand(6, 2, 2, 2)
+    r = random_baseline(ab)
+    assert not (r[:, 0, 0, 0] == ab[:, 0, 0, 0]).any()
+
+
+def test_ground_truth_is_100_and_gray_is_below_on_real_photos(nips17):
+    rows = {r["method"]: r for r in evaluate(None, str(nips17), "smoke", limit=48, ci=False)}
+    gt, gray = rows["ground-truth"], rows["gray"]
+    assert [gt["auc_raw"], gt["auc_rebal"], gt["auc_classbal"]] == pytest.approx([100.0] * 3)
+    assert gray["auc_raw"] < gt["auc_raw"] and gray["auc_rebal"] < gray["auc_raw"]
+    assert gray["colorfulness"] == pytest.approx(0.0, abs=1e-6) and gt["colorfulness"] > 10
+    assert gt["top1_kind"] == "ImageNet label" and gray["top1"] < gt["top1"]
+
+
+def test_evaluate_finds_trained_runs_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    train(TrainConfig(loss="l2", profile="smoke", out=str(tmp_path), steps=3))
+    out = subprocess.run([sys.executable, "-m", "colorlib", "evaluate", "--runs", str(tmp_path), "--profile",
+                          "smoke", "--no-ci", "--json"], capture_output=True, text=True, check=True).stdout
+    import json
+
+    rows = json.loads(out)
+    assert [r["method"] for r in rows] == ["ground-truth", "gray", "random", "l2"]
+    for r in rows:
+        assert {"auc_raw", "auc_rebal", "top1", "classifier", "colorfulness", "psnr", "images"} <= set(r)
+        assert 0 <= r["auc_raw"] <= 100 and 0 <= r["top1"] <= 100
+    assert rows[0]["top1_kind"] == "agreement with ground-truth prediction"  # embedded photos: no labels
+
+
+def test_colorize_keeps_size_and_survives_a_broken_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    run = train(TrainConfig(loss="full-soft", profile="smoke", out=str(tmp_path / "runs"), steps=2))
+    photos = tmp_path / "in"
+    write_photo(photos / "wide.jpg", 1, size=(123, 45))
+    write_photo(photos / "rgba.png", 2, size=(40, 64), mode="RGBA")
+    Image.fromarray(np.full((30, 50), 90, np.uint8)).save(photos / "gray.png")
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    res = subprocess.run([sys.executable, "-m", "colorlib", "colorize", str(photos), "--checkpoint",
+                          str(run / "model.pt"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert len([ln for ln in res.stderr.splitlines() if "error" in ln and "broken.jpg" in ln]) == 1
+    sizes = {p.stem: Image.open(p).size for p in (tmp_path / "out").iterdir()}
+    assert sizes == {"wide": (123, 45), "rgba": (40, 64), "gray": (50, 30)}
+
+
+def test_colorize_photo_keeps_lightness():
+    rgb = (np.random.default_rng(0).uniform(0, 255, (33, 47, 3))).astype(np.uint8)
+    out = colorize_photo(ColorizationNet(0.125).eval(), rgb, 32)
+    assert out.shape == rgb.shape

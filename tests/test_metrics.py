@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+
+from colorlib.metrics import (
+    auc,
+    bootstrap_ci,
+    class_balanced_auc,
+    colorfulness,
+    cumulative_counts,
+    inverse_prior_weights,
+    psnr,
+)
+
+
+def test_all_correct_is_100():
+    assert auc(torch.zeros(2, 5, 5)) == 100.0
+
+
+@pytest.mark.parametrize("d, expected", [(10.0, 141 / 151), (10.5, 140 / 151), (150.0, 1 / 151), (151.0, 0.0)])
+def test_constant_error_by_hand(d, expected):
+    # thresholds t = 0..150; a pixel with error d counts at every t >= d
+    assert auc(torch.full((3, 4, 4), d)) == pytest.approx(100 * expected)
+
+
+def test_half_right_half_wrong_and_weights():
+    err = torch.tensor([[0.0, 200.0]])
+    assert auc(err) == pytest.approx(50.0)
+    # weighting the correct pixel 3x makes it 75 %
+    assert auc(err, torch.tensor([[3.0, 1.0]])) == pytest.approx(75.0)
+    counts, total = cumulative_counts(err)
+    assert counts.shape == (151,) and total == 2.0
+
+
+def test_class_balanced_counts_each_bin_once():
+    err = torch.tensor([0.0] * 9 + [200.0])  # nine right pixels of bin 0, one wrong pixel of bin 1
+    bins = torch.tensor([0] * 9 + [1])
+    assert auc(err) == pytest.approx(90.0)
+    assert class_balanced_auc(err, bins) == pytest.approx(50.0)
+
+
+def test_floor_bounds_inverse_prior_weights():
+    prior = np.full(313, 1 / 313)
+    prior[0], prior[1] = 0.0, prior[1] + prior[0]
+    w = inverse_prior_weights(prior)
+    assert np.isfinite(w).all() and abs((prior * w).sum() - 1) < 1e-12
+    assert w.max() / np.median(w) == pytest.approx(100.0, rel=0.02)
+
+
+def test_colorfulness_and_psnr():
+    gray = torch.full((1, 3, 8, 8), 0.5)
+    assert colorfulness(gray).item() == pytest.approx(0.0)
+    vivid = torch.zeros(1, 3, 8, 8)
+    vivid[:, 0, :, :4] = 1.0
+    vivid[:, 2, :, 4:] = 1.0
+    assert colorfulness(vivid).item() > 100
+    assert psnr(gray, gray).item() == 100.0
+    assert psnr(gray, gray + 0.1).item() == pytest.approx(20.0, abs=1e-4)  # float32 inputs
+
+
+def test_bootstrap_interval_contains_the_mean():
+    x = np.random.default_rng(0).normal(5, 1, size=(200, 1))
+    lo, hi = bootstrap_ci(x, lambda r: r.mean())
+    assert lo < x.mean() < hi and hi - lo < 0.5
