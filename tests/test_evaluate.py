@@ -36,7 +36,7 @@ def test_ground_truth_is_100_and_gray_is_below_on_real_photos(nips17):
     gt, gray = rows["ground-truth"], rows["gray"]
     assert [gt["auc_raw"], gt["auc_rebal"], gt["auc_classbal"]] == pytest.approx([100.0] * 3)
     assert gray["auc_raw"] < gt["auc_raw"] and gray["auc_rebal"] < gray["auc_raw"]
-    assert gray["colorfulness"] == pytest.approx(0.0, abs=1e-6) and gt["colorfulness"] > 10
+    assert gray["colorfulness"] == pytest.approx(0.0, abs=0.01) and gt["colorfulness"] > 10  # ab=0 is neutral to 1e-4
     assert gt["top1_kind"] == "ImageNet label" and gray["top1"] < gt["top1"]
 
 
