@@ -8,7 +8,12 @@ SHARED := ../shared/datasets/nips17-dev
 DATA ?= $(if $(wildcard $(SHARED)/labels.csv),$(SHARED),)
 PROFILE ?=
 
-.PHONY: venv book chapters site test lint clean
+# Offline site assets, from the npm registry at build time: MathJax, require.js, the widgets HTML manager.
+VENDOR := book/_static/vendor
+NPM := build/npm-assets
+NODE_TOOLS := build/node
+
+.PHONY: venv book chapters site assets browser test lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,17 +27,35 @@ venv: $(STAMP)
 book: chapters site
 
 chapters: $(STAMP)
-	$(BIN)/python -m colorlib.book run $(if $(PROFILE),--profile $(PROFILE)) $(if $(DATA),--data $(DATA))
+	$(BIN)/python -m colorlib.book run $(if $(PROFILE),--profile $(PROFILE)) $(if $(DATA),--data $(DATA)) $(if $(RETRAIN),--retrain)
 
-site: $(STAMP)
+$(VENDOR)/.done:
+	rm -rf $(NPM) $(VENDOR) && mkdir -p $(NPM) $(VENDOR)
+	cd $(NPM) && npm pack --silent mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.6 >/dev/null
+	for t in $(NPM)/*.tgz; do d=$${t%.tgz}; mkdir -p $$d && tar -xzf $$t -C $$d; done
+	cp -r $(NPM)/mathjax-3.2.2/package/es5 $(VENDOR)/mathjax
+	cp $(NPM)/requirejs-2.3.7/package/require.js $(VENDOR)/require.js
+	cp -r $(NPM)/jupyter-widgets-html-manager-1.0.6/package/dist $(VENDOR)/html-manager
+	touch $@
+
+assets: $(VENDOR)/.done
+
+site: $(STAMP) assets
 	$(BIN)/jupyter-book build . -W --builder html --path-output book
 	@echo "open book/_build/html/index.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check colorlib tests notebooks
 
-test: $(STAMP) lint
+test: $(STAMP) lint assets browser
 	$(BIN)/python -m pytest -q -ra
 
 clean:
-	rm -rf book/_build book/chapters .pytest_cache
+	rm -rf book/_build book/chapters book/_static/vendor build .pytest_cache
+
+# The browser check's tools: Debian's Chromium and playwright-core (no browser download).
+browser: $(NODE_TOOLS)/node_modules/playwright-core/package.json
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+$(NODE_TOOLS)/node_modules/playwright-core/package.json:
+	mkdir -p $(NODE_TOOLS) && cd $(NODE_TOOLS) && npm install --silent --no-audit --no-fund playwright-core@1 >/dev/null

@@ -75,6 +75,106 @@ def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeat
     }
 
 
+# Dense bf16 peak FLOP/s by device name, for model FLOP utilisation.
+BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "RTX 4090": 165e12}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def training_bench(profile_name: str, data: str | None = None, steps: int = 8, loss: str = "full-soft") -> dict:
+    """Time ``steps`` training steps of a profile, split into: waiting for data (decode, crop, Lab in the
+    loader), encoding + loss, and the network's own forward + backward (+ optimizer step)."""
+    from torch.utils.data import DataLoader
+
+    from .data import ColorDataset
+    from .losses import compute_loss, target_ab, uses_regression
+    from .model import ColorizationNet
+    from .profiles import get_profile
+    from .quantize import bins_tensor
+
+    prof = get_profile(profile_name)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    ds = ColorDataset(data, "train", size=prof.crop, gray_threshold=prof.gray_threshold)
+    loader = DataLoader(ds, batch_size=prof.batch, shuffle=True, num_workers=prof.workers, drop_last=True,
+                        pin_memory=device.type == "cuda", persistent_workers=prof.workers > 0)
+    model = ColorizationNet(prof.width).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
+    bins, weights = bins_tensor(device=device), torch.ones(313, device=device)
+    regression = uses_regression(loss)
+    t = {"data": 0.0, "encode_loss": 0.0, "network": 0.0}
+    it, done, flops = iter(loader), 0, None
+    while done < steps + 2:  # two warm-up steps are not timed
+        t0 = time.perf_counter()
+        try:
+            batch = next(it)
+        except StopIteration:
+            it = iter(loader)
+            batch = next(it)
+        L, ab = batch["L"].to(device), target_ab(batch["ab"].to(device))
+        _sync(device)
+        t1 = time.perf_counter()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out = model(L.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else L,
+                        regression=regression)
+        _sync(device)
+        t2 = time.perf_counter()
+        value = compute_loss(loss, out, ab, bins, weights)
+        _sync(device)
+        t3 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+        opt.step()
+        _sync(device)
+        t4 = time.perf_counter()
+        if done >= 2:
+            t["data"] += t1 - t0
+            t["network"] += (t2 - t1) + (t4 - t3)
+            t["encode_loss"] += t3 - t2
+        done += 1
+    total = sum(t.values())
+    out = {"profile": prof.name, "device": device.type, "batch": prof.batch, "crop": prof.crop, "width": prof.width,
+           "steps_per_s": steps / total, "images_per_s": steps * prof.batch / total,
+           "share_outside_network": (t["data"] + t["encode_loss"]) / total,
+           "share_data_wait": t["data"] / total, "share_encode_loss": t["encode_loss"] / total}
+    if device.type == "cuda":
+        from torch.utils.flop_counter import FlopCounterMode
+
+        L = torch.rand(prof.batch, 1, prof.crop, prof.crop, device=device) * 100
+        with FlopCounterMode(display=False) as counter:
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                model(L).float().mean().backward()
+        flops = counter.get_total_flops()
+        name = torch.cuda.get_device_name(device)
+        peak = next((v for k, v in BF16_PEAK.items() if k in name), None)
+        out.update({"gpu": name, "model_flops_per_step": flops,
+                    "mfu": None if peak is None else flops * out["steps_per_s"] / peak})
+    return out
+
+
+def peak_memory_of(profile_name: str, data: str | None = None, steps: int = 4) -> float:
+    """Peak resident memory (GiB) of a fresh process running :func:`training_bench` for a profile."""
+    import resource
+    import subprocess
+    import sys
+
+    code = (f"from colorlib.bench import training_bench; import json; "
+            f"print(json.dumps(training_bench({profile_name!r}, {data!r}, {steps})))")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
+
+
 def run(data: str | None = None, quick: bool = False) -> dict:
-    """All benchmarks; ``quick`` uses fewer photos (for tests)."""
-    return {"encoding": encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)}
+    """All benchmarks; ``quick`` uses fewer photos and steps (for tests)."""
+    import torch as _torch
+
+    out = {"encoding": encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)}
+    profiles = ["smoke"] if quick else ["smoke", "cpu"] + (["gpu"] if _torch.cuda.is_available() else [])
+    out["training"] = {p: training_bench(p, data, steps=2 if quick else 8) for p in profiles}
+    if not quick:
+        out["cpu_profile_peak_memory_gib"] = peak_memory_of("cpu", data)
+    return out

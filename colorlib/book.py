@@ -13,10 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from .paths import REPO, RUNS, SHARED_DATA
+from .losses import LOSSES
+from .paths import REPO, SHARED_DATA, runs_for
 
 NOTEBOOKS = REPO / "notebooks"
 EXECUTED = REPO / "book" / "chapters"
+PER_LOSS = {"05_training"}  # chapters executed once per loss, with a `loss` parameter
 
 
 class ChapterFailed(RuntimeError):
@@ -33,11 +35,11 @@ def default_data() -> str | None:
     return str(SHARED_DATA) if SHARED_DATA.is_dir() else None
 
 
-def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED) -> Path:
+def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED, suffix: str = "") -> Path:
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / nb.name
+    out = out_dir / f"{nb.stem}{suffix}.ipynb"
     try:
         pm.execute_notebook(str(nb), str(out), parameters=parameters, kernel_name="python3",
                             cwd=str(NOTEBOOKS), progress_bar=False)
@@ -47,17 +49,24 @@ def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED) -> Path:
     return out
 
 
-def run_all(profile: str | None, data: str | None, runs: str | None, only: list[str] | None = None,
-            out_dir: Path = EXECUTED) -> list[Path]:
-    params = {"profile": profile, "data": data, "runs": runs or str(RUNS)}
+def run_all(profile: str, data: str | None, runs: str | None, only: list[str] | None = None,
+            out_dir: Path = EXECUTED, retrain: bool = False) -> list[Path]:
+    from .credits import credits_page
+
+    params = {"profile": profile, "data": data, "runs": runs or str(runs_for(profile, data))}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "credits.md").write_text(credits_page(data), encoding="utf-8")
     done = []
     for nb in chapters():
         if only and nb.name[:2] not in only:
             continue
-        start = time.time()
-        print(f"[book] {nb.stem} ...", flush=True)
-        done.append(run_chapter(nb, params, out_dir))
-        print(f"[book] {nb.stem} done in {time.time() - start:.0f} s", flush=True)
+        variants = [(f"_{loss}", {"loss": loss, "retrain": retrain}) for loss in LOSSES] if nb.stem in PER_LOSS \
+            else [("", {})]
+        for suffix, extra in variants:
+            start = time.time()
+            print(f"[book] {nb.stem}{suffix} ...", flush=True)
+            done.append(run_chapter(nb, {**params, **extra}, out_dir, suffix))
+            print(f"[book] {nb.stem}{suffix} done in {time.time() - start:.0f} s", flush=True)
     return done
 
 
@@ -67,14 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="execute the chapters with papermill")
     p.add_argument("--profile", default=None, help="smoke, cpu or gpu (default: gpu with CUDA, else cpu)")
     p.add_argument("--data", default=None, help="image folder (default: ../shared/datasets/nips17-dev if present)")
-    p.add_argument("--runs", default=None, help="training runs folder (default: runs/)")
+    p.add_argument("--runs", default=None, help="training runs folder (default: results/PROFILE-DATA if committed, else runs/PROFILE-DATA)")
+    p.add_argument("--retrain", action="store_true", help="train again even where a trained model exists")
     p.add_argument("--only", default=None, help="comma-separated chapter numbers, e.g. 01,03")
     args = parser.parse_args(argv)
     from .profiles import get_profile
 
     profile = get_profile(args.profile).name
     try:
-        run_all(profile, args.data or default_data(), args.runs, args.only.split(",") if args.only else None)
+        run_all(profile, args.data or default_data(), args.runs, args.only.split(",") if args.only else None,
+                retrain=args.retrain)
     except ChapterFailed as exc:
         print(f"[book] {exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,6 @@
 """Photos in, L and ab tensors out (used from chapter 3 on).
 
-* Any folder of images, searched recursively (jpg/jpeg/png/bmp/tif/tiff/webp, any case), an
+* Any folder of images, searched recursively (jpg/jpeg/png/bmp/gif/tif/tiff/webp, any case), an
   ImageNet-style folder (``nXXXXXXXX/*.JPEG``, optionally filtered by synset), or, with no folder,
   the colour photos embedded in the installed dependencies.
 * A deterministic 80/20 train/val split from a stable hash of each file's name, the same on every
@@ -31,7 +31,7 @@ from .paths import embedded_images, resolve_data
 
 log = logging.getLogger("colorlib.data")
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "val", "all")
 TRAIN_PERCENT = 80
 _SYNSET = re.compile(r"^n\d{8}$")

@@ -100,3 +100,27 @@ def load_official(path: str | Path, model: ColorizationNet | None = None) -> Col
     if missing or result.unexpected_keys:
         raise ValueError(f"{Path(path).name}: missing keys {missing[:5]}, unexpected keys {result.unexpected_keys[:5]}")
     return model
+
+
+def describe_blocks(net: ColorizationNet, size: int = 176) -> list[dict]:
+    """Block by block for a ``size``² input: output shape, parameters, and receptive field (pixels of the
+    input that can influence one output unit). The receptive field grows by (k_eff − 1)·jump per conv,
+    with k_eff = dilation·(k − 1) + 1 and jump the product of the strides so far."""
+    rows, rf, jump = [], 1, 1
+    x = (torch.zeros(1, 1, size, size) - L_CENTER) / L_SCALE
+    for i in range(1, 9):
+        block = getattr(net, f"model{i}")
+        for layer in block:
+            if isinstance(layer, nn.Conv2d):
+                k, d, s = layer.kernel_size[0], layer.dilation[0], layer.stride[0]
+                rf += (d * (k - 1)) * jump
+                jump *= s
+            elif isinstance(layer, nn.ConvTranspose2d):  # ×2 up: finer jump, a 4-tap kernel
+                jump /= layer.stride[0]
+                rf += (layer.kernel_size[0] - 1) * jump
+        with torch.no_grad():
+            x = block(x)
+        rows.append({"block": i, "output": f"{x.shape[1]}×{x.shape[2]}×{x.shape[3]}",
+                     "resolution": f"1/{size // x.shape[2]}", "parameters": parameter_count(block),
+                     "receptive_field": int(rf)})
+    return rows

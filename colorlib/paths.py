@@ -11,7 +11,8 @@ import sklearn
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "datasets" / "nips17-dev"  # the development photos, when present
-RUNS = REPO / "runs"  # default home of training runs
+RUNS = REPO / "runs"  # default home of training runs (not tracked)
+RESULTS = REPO / "results"  # trained models kept in git: RESULTS/<profile>-<data>/<loss>/
 DATA_ENV = "COLORLIB_DATA"
 
 # Colour photographs that ship inside the installed dependencies: the embedded default, offline.
@@ -42,3 +43,10 @@ def resolve_data(data: str | os.PathLike | None = None) -> Path | None:
                 raise FileNotFoundError(f"{source}: data folder {str(path)!r} does not exist")
             return path
     return None
+
+
+def runs_for(profile: str, data: str | os.PathLike | None) -> Path:
+    """Where the book keeps the runs of a profile on a data source: the committed ``results/`` folder when
+    it has them (so the book renders real results without retraining), else ``runs/``."""
+    name = f"{profile}-{Path(data).name if data else 'embedded'}"
+    return RESULTS / name if (RESULTS / name).is_dir() else RUNS / name

@@ -136,3 +136,74 @@ def soft_target_figure(a: float, b: float, sigma: float = 5.0, k: int = 5, grid_
     ax2.set_ylim(0, 1)
     ax2.set_title(f"{k}-NN soft target, sums to {w.sum():.3f}")
     return fig
+
+
+def annealed_mean_figure(T: float, mix: float = 0.6) -> Figure:
+    """One pixel whose predicted distribution has two modes (a gray-brown one holding ``mix`` of the mass,
+    and a saturated blue one): the mean lands between them, the mode on one, the annealed mean in between."""
+    from .encode import annealed_mean, decode_mean, decode_mode
+
+    bins = gamut_bins()
+    b = torch.tensor(bins, dtype=torch.float64)
+    brown = torch.exp(-((b - torch.tensor([10.0, 20.0])) ** 2).sum(1) / (2 * 15.0**2))
+    blue = torch.exp(-((b - torch.tensor([10.0, -55.0])) ** 2).sum(1) / (2 * 10.0**2))
+    p = mix * brown / brown.sum() + (1 - mix) * blue / blue.sum()
+    logits = torch.log(p).view(1, -1, 1, 1)
+    points = {"mean (T=1)": decode_mean(logits, bins), "mode (T→0)": decode_mode(logits, bins),
+              f"annealed mean (T={T:.2f})": annealed_mean(logits, bins, T)}
+    fig = Figure(layout="constrained", figsize=(10, 4.4))
+    ax = fig.add_subplot(1, 2, 1)
+    sc = ax.scatter(bins[:, 0], bins[:, 1], c=torch.softmax(logits.view(-1) / T, 0).numpy(), marker="s", s=30,
+                    cmap="Greys")
+    fig.colorbar(sc, ax=ax, label=f"probability after temperature T = {T:.2f}")
+    for (name, ab), m in zip(points.items(), ("o", "^", "*"), strict=True):
+        ax.plot(*ab.view(2).numpy(), m, ms=12, label=name)
+    ax.legend(loc="lower left", fontsize=8)
+    _ab_axes(ax, "one pixel's predicted distribution")
+    ax2 = fig.add_subplot(1, 2, 2)
+    swatches = torch.stack([torch.cat([torch.tensor([60.0], dtype=torch.float64), ab.view(2)]) for ab in points.values()])
+    ax2.imshow(lab_to_rgb(swatches.T.reshape(3, 1, 3)).permute(1, 2, 0).numpy(), aspect="auto")
+    ax2.set_xticks(range(3), list(points), rotation=10)
+    ax2.set_yticks([])
+    ax2.set_xlabel("decoding")
+    ax2.set_title("the colour each decoding gives (drawn at L = 60)")
+    return fig
+
+
+def loss_curve_figure(rows: list[dict], title: str, smooth: int = 25) -> Figure:
+    """Training loss per step with a moving average."""
+    steps = np.array([r["step"] for r in rows])
+    loss = np.array([r["loss"] for r in rows])
+    fig = Figure(layout="constrained", figsize=(6.4, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(steps, loss, color="0.75", lw=0.8, label="per step")
+    if len(loss) >= smooth:
+        avg = np.convolve(loss, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(steps[smooth - 1:], avg, color="C0", label=f"mean of {smooth} steps")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles: list[str] | None = None) -> Figure:
+    """Rows: photos; columns: the input (L) and one colorization per entry of ``columns`` (name -> ab)."""
+    from .color import join_lab
+
+    n, names = len(L), ["input (L)", *columns]
+    fig = Figure(layout="constrained", figsize=(2.1 * len(names), 2.2 * n))
+    for i in range(n):
+        for j, name in enumerate(names):
+            ax = fig.add_subplot(n, len(names), i * len(names) + j + 1)
+            if j == 0:
+                ax.imshow(L[i, 0].numpy(), cmap="gray", vmin=0, vmax=100)
+            else:
+                ax.imshow(lab_to_rgb(join_lab(L[i], columns[name][i].float())).permute(1, 2, 0).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(name, fontsize=9)
+            if j == 0 and titles:
+                ax.set_ylabel(titles[i], fontsize=7)
+    return fig

@@ -190,6 +190,9 @@ def read_log(folder: str | Path) -> list[dict]:
 
 def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
     """Train one loss; returns its run folder. ``on_step(step, loss)`` is called on rank 0 after each step."""
+    # plain strings only: the config goes into JSON and into weights_only checkpoints
+    cfg.data, cfg.out = (None if cfg.data is None else str(cfg.data)), str(cfg.out)
+    cfg.command = [str(c) for c in cfg.command]
     profile, device, folder = validate(cfg)
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     distributed = world > 1
@@ -307,3 +310,16 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     if distributed:
         dist.barrier()
     return folder
+
+
+def ensure_trained(loss: str, profile: str, data: str | None, runs: str | Path, retrain: bool = False,
+                   on_step: Callable[[int, float], None] | None = None) -> Path:
+    """The run folder of ``loss`` under ``runs``: reuse its ``model.pt`` if present (unless ``retrain``),
+    else train (resuming a checkpoint left by an interrupted run)."""
+    folder = run_dir(runs, loss)
+    if (folder / FINAL).is_file() and not retrain:
+        return folder
+    return train(TrainConfig(loss=loss, profile=profile, data=data, out=str(runs), resume=not retrain,
+                             command=["colorlib", "train", "--loss", loss, "--profile", profile,
+                                      *(["--data", str(data)] if data else []), "--out", str(runs)]),
+                 on_step=on_step)

@@ -1,0 +1,50 @@
+"""Photo credits: every photo the book shows is credited (CC BY requires attribution)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .data import scan
+from .paths import resolve_data
+
+EMBEDDED_CREDITS = {
+    "astronaut.png": "NASA (public domain), via scikit-image",
+    "chelsea.png": "Stefan van der Walt (CC0), via scikit-image",
+    "coffee.png": "Rachel Michetti (CC0), via scikit-image",
+    "rocket.jpg": "SpaceX (CC0), via scikit-image",
+    "motorcycle_left.png": "Middlebury stereo dataset (Scharstein et al.), via scikit-image",
+    "motorcycle_right.png": "Middlebury stereo dataset (Scharstein et al.), via scikit-image",
+    "hubble_deep_field.jpg": "NASA/ESA (public domain), via scikit-image",
+    "china.jpg": "scikit-learn sample image (CC BY 2.0, see sklearn/datasets/images/README.txt)",
+    "flower.jpg": "scikit-learn sample image (CC BY 2.0, see sklearn/datasets/images/README.txt)",
+    "grace_hopper.jpg": "U.S. Navy (public domain), via matplotlib",
+}
+
+
+def _rows(root: Path | None) -> dict[str, dict]:
+    if root is None or not (root / "labels.csv").is_file():
+        return {}
+    with open(root / "labels.csv", newline="", encoding="utf-8") as fh:
+        return {r["file"]: r for r in csv.DictReader(fh)}
+
+
+def credit_line(name: str, rows: dict[str, dict]) -> str:
+    r = rows.get(name) or next((v for k, v in rows.items() if Path(k).name == Path(name).name), None)
+    if r:
+        lic = "CC BY 2.0" if "by/2.0" in r.get("license", "") else r.get("license", "")
+        return f"`{name}` ({r.get('class_name', '')}): photo by {r.get('author', '?')}, [{lic}]({r.get('license', '')}), [source]({r.get('source_url', '')})"
+    return f"`{name}`: {EMBEDDED_CREDITS.get(Path(name).name, 'credit unknown')}"
+
+
+def credits_markdown(data: str | Path | None, names: list[str]) -> str:
+    """A Markdown list crediting each named photo of a data source."""
+    rows = _rows(resolve_data(data))
+    return "\n".join(f"* {credit_line(n, rows)}" for n in names)
+
+
+def credits_page(data: str | Path | None) -> str:
+    """The book's photo-credits page: every validation photo (any of them can be shown)."""
+    names = [i.name for i in scan(data, "val").items]
+    return ("# Photo credits\n\nThe book shows photos of the validation split: in chapters 1, 5 and 7 and in the "
+            "gallery's browser. Each is credited here.\n\n" + credits_markdown(data, names) + "\n")
