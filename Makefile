@@ -36,6 +36,10 @@ $(VENDOR)/.done:
 	cp -r $(NPM)/mathjax-3.2.2/package/es5 $(VENDOR)/mathjax
 	cp $(NPM)/requirejs-2.3.7/package/require.js $(VENDOR)/require.js
 	cp -r $(NPM)/jupyter-widgets-html-manager-1.0.6/package/dist $(VENDOR)/html-manager
+	# The widgets manager asks for its icon fonts relative to the page (chapters live in book/chapters/).
+	rm -rf book/_extra && for d in @jupyter-widgets @jupyter-widgets/html-manager/dist; do \
+	  mkdir -p book/_extra/book/chapters/$$d && cp $(VENDOR)/html-manager/*.woff* $(VENDOR)/html-manager/*.ttf \
+	  $(VENDOR)/html-manager/*.eot $(VENDOR)/html-manager/*.svg book/_extra/book/chapters/$$d/; done
 	touch $@
 
 assets: $(VENDOR)/.done
@@ -51,7 +55,7 @@ test: $(STAMP) lint assets browser
 	$(BIN)/python -m pytest -q -ra
 
 clean:
-	rm -rf book/_build book/chapters book/_static/vendor build .pytest_cache
+	rm -rf book/_build book/chapters book/_static/vendor book/_extra build .pytest_cache
 
 # The browser check's tools: Debian's Chromium and playwright-core (no browser download).
 browser: $(NODE_TOOLS)/node_modules/playwright-core/package.json

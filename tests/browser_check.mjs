@@ -22,7 +22,8 @@ for (const page of pages) {
   const offsite = [];
   tab.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   tab.on("pageerror", (e) => errors.push(String(e)));
-  tab.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:")) offsite.push(r.url()); });
+  tab.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
+  tab.on("request", (r) => { const u = r.url(); if (!u.startsWith(base) && !u.startsWith("data:") && !u.startsWith("blob:" + base)) offsite.push(u); });
   const response = await tab.goto(base + page, { waitUntil: "load" });
   await tab.waitForTimeout(2500); // MathJax typesetting and widget rendering are asynchronous
   const facts = await tab.evaluate(() => {
