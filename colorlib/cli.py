@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="AuC, classifier top-1, colourfulness, PSNR of baselines and trained losses")
-    p.add_argument("--runs", default=str(RUNS), help="runs folder holding LOSS/model.pt")
+    p.add_argument("--runs", help="runs folder holding LOSS/model.pt (default: the book's, results/PROFILE-DATA or runs/PROFILE-DATA)")
     p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
     p.add_argument("--profile", help="evaluation size when no run is found (default: gpu with CUDA, else cpu)")
     p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")

@@ -34,6 +34,7 @@ from .metrics import (
     true_bins,
 )
 from .model import ColorizationNet
+from .paths import resolve_data, runs_for
 from .profiles import get_profile
 from .quantize import gamut_bins
 from .rebalance import dataset_prior
@@ -143,11 +144,10 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     from .classify import load_classifier
 
     prof = get_profile(profile)
-    models = find_runs(runs)
+    models = find_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
     size = prof.eval_size
-    for path in models.values():  # a run's own evaluation size wins, so that all rows use one size
-        size = load_model(path)[1]["config"]["profile_settings"]["eval_size"]
-        break
+    if models:  # the runs' own evaluation size wins, so that every row uses one size
+        size = load_model(next(iter(models.values())))[1]["config"]["profile_settings"]["eval_size"]
     bins = gamut_bins()
     es = load_eval_set(data, size, limit)
     prior = dataset_prior(data, size=size, gray_threshold=prof.gray_threshold, bins=bins)[0]
