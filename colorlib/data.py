@@ -81,7 +81,8 @@ def load_rgb(path: Path | str) -> np.ndarray:
             gray = np.clip(np.round(arr / top * 255.0), 0, 255).astype(np.uint8)
             return np.repeat(gray[..., None], 3, axis=2)
         if im.mode == "F":
-            gray = np.clip(np.round(np.asarray(im) * (255.0 if np.asarray(im).max() <= 1 else 1.0)), 0, 255)
+            arr = np.asarray(im)
+            gray = np.clip(np.round(arr * (255.0 if arr.max() <= 1 else 1.0)), 0, 255)
             return np.repeat(gray.astype(np.uint8)[..., None], 3, axis=2)
         if im.mode == "P":
             im = im.convert("RGBA")

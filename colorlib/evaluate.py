@@ -144,10 +144,11 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     from .classify import load_classifier
 
     prof = get_profile(profile)
-    models = find_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
+    found = find_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
+    loaded = {loss: load_model(path) for loss, path in found.items()}  # each model read once
     size = prof.eval_size
-    if models:  # the runs' own evaluation size wins, so that every row uses one size
-        size = load_model(next(iter(models.values())))[1]["config"]["profile_settings"]["eval_size"]
+    if loaded:  # the runs' own evaluation size wins, so that every row uses one size
+        size = next(iter(loaded.values()))[1]["config"]["profile_settings"]["eval_size"]
     bins = gamut_bins()
     es = load_eval_set(data, size, limit)
     prior = dataset_prior(data, size=size, gray_threshold=prof.gray_threshold, bins=bins)[0]
@@ -160,10 +161,9 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
         targets, kind = clf.predict(rgb_true), "agreement with ground-truth prediction"
     predictions = {"ground-truth": es.ab, "gray": torch.zeros_like(es.ab), "random": random_baseline(es.ab)}
     rows = []
-    for method in tqdm(list(BASELINES) + list(models), desc="evaluating"):
+    for method in tqdm(list(BASELINES) + list(loaded), desc="evaluating"):
         if method not in predictions:
-            model, _ = load_model(models[method])
-            predictions[method] = predict(model, method, es.L)
+            predictions[method] = predict(loaded[method][0], method, es.L)
         per, classbal = score(predictions[method], es, weights, bins, clf.predict, targets)
         rows.append(summarize(method, per, classbal, clf.name, kind, ci))
     if return_predictions:
