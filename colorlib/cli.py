@@ -66,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .train import TrainConfig, train
 
     cfg = TrainConfig(loss=args.loss, profile=args.profile, data=args.data, out=args.out, steps=args.steps,
-                      seed=args.seed, device=args.device, lam=args.lam, resume=args.resume)
+                      seed=args.seed, device=args.device, lam=args.lam, split=args.split, resume=args.resume)
     folder = train(cfg)
     print(f"trained {args.loss}: {folder}")
 
@@ -74,7 +74,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
 
-    rows = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci)
+    rows = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci,
+                    split=args.split)
     if args.json:
         print(json.dumps(rows))
         return
@@ -82,7 +83,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(" ".join(f"{c:>12s}" for c in cols))
     for r in rows:
         print(" ".join(f"{r[c]:>12.2f}" if isinstance(r[c], float) else f"{r[c]:>12s}" for c in cols))
-    print(f"{rows[0]['images']} validation images; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
+    print(f"{rows[0]['images']} {args.split} images; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
 
 
 def cmd_colorize(args: argparse.Namespace) -> None:
@@ -136,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
+    p.add_argument("--split", default="train", choices=("train", "fit"),
+                   help="train (default), or fit = train minus the tune photos, for tuning a profile")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
     p.set_defaults(func=cmd_train)
 
@@ -144,8 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
     p.add_argument("--profile", help="evaluation size when no run is found (default: gpu with CUDA, else cpu)")
     p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
-    p.add_argument("--limit", type=int, help="evaluate only the first N validation photos")
+    p.add_argument("--limit", type=int, help="evaluate only the first N photos of the split")
     p.add_argument("--no-ci", action="store_true", help="skip the bootstrap confidence intervals")
+    p.add_argument("--split", default="val", choices=("val", "tune"),
+                   help="val (default), or tune = the held-out part of train, for tuning a profile")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -4,7 +4,8 @@
   ImageNet-style folder (``nXXXXXXXX/*.JPEG``, optionally filtered by synset), or, with no folder,
   the colour photos embedded in the installed dependencies.
 * A deterministic 80/20 train/val split from a stable hash of each file's name, the same on every
-  machine.
+  machine. For tuning, the training split is itself cut 90/10 into ``fit`` and ``tune`` by another part
+  of the same hash, so that choices can be made without ever looking at ``val``.
 * An optional ``labels.csv`` (columns ``file``, ``imagenet_index``) carried through for evaluation.
 * Near-gray photos (mean per-pixel max−min of R,G,B, in 0..255, below a threshold) are skipped for
   training and for the prior.
@@ -32,8 +33,9 @@ from .paths import embedded_images, resolve_data
 log = logging.getLogger("colorlib.data")
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-SPLITS = ("train", "val", "all")
+SPLITS = ("train", "val", "all", "fit", "tune")
 TRAIN_PERCENT = 80
+TUNE_PERCENT = 10  # of the training split
 _SYNSET = re.compile(r"^n\d{8}$")
 _reported: set[str] = set()
 
@@ -59,6 +61,19 @@ def split_of(path: Path | str) -> str:
     """``"train"`` or ``"val"``: a stable hash of the file's name, 80/20. Same on every machine."""
     digest = hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()
     return "train" if int(digest[:8], 16) % 100 < TRAIN_PERCENT else "val"
+
+
+def in_split(path: Path | str, split: str) -> bool:
+    """Whether a file belongs to ``split`` (one of :data:`SPLITS`). ``fit`` and ``tune`` partition ``train``
+    (90/10, from hash digits independent of the train/val cut); ``all`` holds everything."""
+    if split == "all":
+        return True
+    coarse = split_of(path)
+    if split in ("train", "val"):
+        return coarse == split
+    digest = hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()
+    tune = int(digest[8:16], 16) % 100 < TUNE_PERCENT
+    return coarse == "train" and tune == (split == "tune")
 
 
 def synset_of(path: Path) -> str | None:
@@ -164,7 +179,7 @@ def scan(
         name = path.relative_to(root).as_posix() if root is not None else path.name
         if synsets is not None and synset_of(path) not in synsets:
             continue
-        if split != "all" and split_of(path) != split:
+        if not in_split(path, split):
             continue
         try:
             chroma = _chroma_of(path)

@@ -59,8 +59,8 @@ class EvalSet:
     names: list[str]
 
 
-def load_eval_set(data: str | None, size: int, limit: int | None = None) -> EvalSet:
-    ds = ColorDataset(data, split="val", size=size, train=False, gray_threshold=None)
+def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val") -> EvalSet:
+    ds = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None)
     n = len(ds) if limit is None else min(limit, len(ds))
     items = [ds[i] for i in tqdm(range(n), desc="loading validation photos", leave=False)]
     return EvalSet(torch.stack([it["L"] for it in items]), torch.stack([it["ab"] for it in items]),
@@ -139,8 +139,10 @@ def summarize(method: str, per: PerImage, classbal: float, classifier: str, top1
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, return_predictions: bool = False):
-    """Rows for the baselines and every trained loss under ``runs`` (see the module docstring)."""
+             ci: bool = True, return_predictions: bool = False, split: str = "val"):
+    """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
+    ``split="tune"`` scores the held-out part of the training split instead, for tuning a profile; the
+    prior then comes from the ``fit`` part, as in training on ``fit``."""
     from .classify import load_classifier
 
     prof = get_profile(profile)
@@ -150,8 +152,9 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     if loaded:  # the runs' own evaluation size wins, so that every row uses one size
         size = next(iter(loaded.values()))[1]["config"]["profile_settings"]["eval_size"]
     bins = gamut_bins()
-    es = load_eval_set(data, size, limit)
-    prior = dataset_prior(data, size=size, gray_threshold=prof.gray_threshold, bins=bins)[0]
+    es = load_eval_set(data, size, limit, split)
+    prior = dataset_prior(data, size=size, gray_threshold=prof.gray_threshold, bins=bins,
+                          split="fit" if split == "tune" else "train")[0]
     weights = inverse_prior_weights(prior, floor)
     clf = load_classifier(classifier)
     rgb_true = lab_to_rgb(join_lab(es.L, es.ab))

@@ -21,6 +21,7 @@ class Profile:
     checkpoint_every: int  # steps
     workers: int  # DataLoader worker processes
     gray_threshold: float = 5.0  # mean chroma (0..255) below which a photo is skipped for training
+    weight_decay: float = 1e-3  # Adam's (coupled) L2 penalty, as in Zhang et al.'s solver
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -86,16 +86,18 @@ def dataset_prior(
     gray_threshold: float | None = 5.0,
     sigma: float = DEFAULT_PRIOR_SIGMA,
     bins: np.ndarray | None = None,
+    split: str = "train",
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Prior p̃ ``(Q,)`` over the **training split** of a data source, each photo centre-cropped at
-    ``size`` pixels; near-gray photos skipped. Returns (prior, raw counts, number of photos)."""
+    """Prior p̃ ``(Q,)`` over the **training split** (or its ``fit`` part, when tuning) of a data source,
+    each photo centre-cropped at ``size`` pixels; near-gray photos skipped. Returns (prior, raw counts,
+    number of photos)."""
     from torch.utils.data import DataLoader
 
     from .data import ColorDataset
     from .quantize import gamut_bins
 
     bins = gamut_bins() if bins is None else bins
-    ds = ColorDataset(data, split="train", size=size, train=False, gray_threshold=gray_threshold)
+    ds = ColorDataset(data, split=split, size=size, train=False, gray_threshold=gray_threshold)
     loader = DataLoader(ds, batch_size=32)
     counts = bin_histogram((batch["ab"] for batch in loader), bins)
     return smooth_on_bins(counts, bins, sigma), counts, len(ds)

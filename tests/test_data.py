@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from colorlib.data import ColorDataset, NoUsableImages, load_rgb, scan, split_of
+from colorlib.data import ColorDataset, NoUsableImages, in_split, load_rgb, scan, split_of
 from colorlib.paths import resolve_data
 
 from .conftest import write_photo
@@ -20,6 +20,18 @@ def test_split_is_stable_and_disjoint():
     many = [f"img_{i}.jpg" for i in range(2000)]
     train = {n for n in many if split_of(n) == "train"}
     assert 0.76 < len(train) / 2000 < 0.84
+
+
+def test_fit_and_tune_partition_train_and_never_touch_val():
+    many = [f"img_{i}.jpg" for i in range(4000)]
+    for n in many:
+        member = [s for s in ("fit", "tune", "val") if in_split(n, s)]
+        assert member == (["val"] if split_of(n) == "val" else member) and len(member) == 1
+        assert in_split(n, "train") == (member != ["val"]) and in_split(n, "all")
+    # fixed expectations, from int(sha1(name)[8:16], 16) % 100 < 10 inside train
+    assert [n for n in many[:40] if in_split(n, "tune")] == ["img_7.jpg", "img_14.jpg", "img_23.jpg"]
+    tune = sum(in_split(n, "tune") for n in many) / sum(in_split(n, "train") for n in many)
+    assert 0.07 < tune < 0.13
 
 
 def test_embedded_default_loads_offline(monkeypatch):
@@ -112,3 +124,6 @@ def test_real_photos_split(nips17):
     val = scan(nips17, "val")
     assert not {i.name for i in train.items} & {i.name for i in val.items}
     assert all(i.label >= 0 for i in val.items)
+    fit, tune = scan(nips17, "fit", gray_threshold=5.0), scan(nips17, "tune", gray_threshold=5.0)
+    assert sorted(i.name for i in fit.items + tune.items) == sorted(i.name for i in train.items)
+    assert len(tune.items) == 71  # what the cpu profile was tuned on

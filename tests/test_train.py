@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,21 @@ def test_bad_parameters_fail_before_any_work(tmp_path):
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1 and word in lines[0] and "allowed" in lines[0] or "exist" in lines[0]
     assert not (tmp_path / "l2").exists()
+
+
+def test_training_on_fit_reads_no_tune_or_val_photo(photo_folder, tmp_path, monkeypatch):
+    import colorlib.data as data
+
+    opened = []
+    real = data.load_rgb
+    monkeypatch.setattr(data, "load_rgb", lambda p: opened.append(Path(p).name) or real(p))
+    monkeypatch.setattr(data, "_chroma_cache", {})
+    folder = train(TrainConfig(loss="full-soft", profile="smoke", data=str(photo_folder), out=str(tmp_path / "r"),
+                               steps=3, split="fit"))
+    names = [p.name for p in data.find_images(photo_folder)]
+    assert any(data.in_split(n, "tune") for n in names) and any(data.in_split(n, "val") for n in names)
+    assert opened
+    assert not [n for n in opened if data.in_split(n, "tune") or data.in_split(n, "val")]
+    assert load_checkpoint(folder / "model.pt")["config"]["split"] == "fit"
+    with pytest.raises(ValueError, match="split: cannot train on 'val'"):
+        train(TrainConfig(loss="l2", profile="smoke", data=str(photo_folder), out=str(tmp_path / "v"), split="val"))
