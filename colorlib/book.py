@@ -52,8 +52,14 @@ def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED, suffix: st
 def run_all(profile: str, data: str | None, runs: str | None, only: list[str] | None = None,
             out_dir: Path = EXECUTED, retrain: bool = False) -> list[Path]:
     from .credits import credits_page
+    from .paths import resolve_data
 
-    params = {"profile": profile, "data": data, "runs": runs or str(runs_for(profile, data))}
+    # The chapters run with the notebooks folder as working directory: pass absolute paths, so that
+    # `--data ../shared/...` means the same folder there as where the command was typed.
+    folder = resolve_data(data)  # a missing folder fails here, before any chapter runs
+    data = None if folder is None else str(folder.resolve())
+    runs = str(Path(runs).resolve()) if runs else str(runs_for(profile, data))
+    params = {"profile": profile, "data": data, "runs": runs}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "credits.md").write_text(credits_page(data), encoding="utf-8")
     done = []

@@ -71,6 +71,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"trained {args.loss}: {folder}")
 
 
+def cmd_tune(args: argparse.Namespace) -> None:
+    from .tune import run_trial
+
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"set: expected FIELD=VALUE, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    print(json.dumps(run_trial(args.loss, args.data, args.out, args.base, overrides, args.classifier)))
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate
 
@@ -141,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train (default), or fit = train minus the tune photos, for tuning a profile")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("tune", help="a tuning trial: train on fit, score on tune (never val)")
+    p.add_argument("--loss", required=True, help="l2, class, full-soft or full-onehot")
+    p.add_argument("--base", default="cpu", help="the profile the trial changes (default: cpu)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change one profile field, e.g. --set lr=3e-4 (repeatable)")
+    p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
+    p.add_argument("--out", default="runs/tuning", help="trials folder; results go to OUT/trials.jsonl")
+    p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="AuC, classifier top-1, colourfulness, PSNR of baselines and trained losses")
     p.add_argument("--runs", help="runs folder holding LOSS/model.pt (default: the book's, results/PROFILE-DATA or runs/PROFILE-DATA)")

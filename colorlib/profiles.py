@@ -3,7 +3,7 @@ four losses), ``gpu`` (the paper's network at full width)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 
@@ -48,3 +48,24 @@ def get_profile(name: str | None = None) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"profile: unknown value {name!r}; allowed: {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+TUNABLE = ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay")
+
+
+def with_overrides(profile: Profile, overrides: dict[str, float | int | str] | None) -> Profile:
+    """``profile`` with some fields changed (for tuning trials), values converted to the field's type;
+    a one-line error for a field that cannot be tuned or a value that does not parse."""
+    if not overrides:
+        return profile
+    kinds = {f.name: f.type for f in fields(Profile)}
+    changed = {}
+    for key, value in overrides.items():
+        if key not in TUNABLE:
+            raise ValueError(f"override: cannot tune {key!r}; allowed: {', '.join(TUNABLE)}")
+        kind = int if kinds[key] in (int, "int") else float
+        try:
+            changed[key] = kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"override: {key}={value!r} is not a valid {kind.__name__}") from None
+    return replace(profile, **changed)

@@ -34,7 +34,7 @@ from .data import ColorDataset
 from .losses import check_loss, compute_loss, target_ab, uses_regression
 from .model import ColorizationNet
 from .paths import RUNS, resolve_data
-from .profiles import Profile, get_profile
+from .profiles import Profile, get_profile, with_overrides
 from .quantize import bins_tensor
 from .rebalance import DEFAULT_LAMBDA, dataset_prior, rebalance_weights
 
@@ -58,6 +58,7 @@ class TrainConfig:
     device: str = "auto"
     lam: float = DEFAULT_LAMBDA
     split: str = "train"
+    overrides: dict = field(default_factory=dict)  # profile fields changed for a tuning trial
     resume: bool = False
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
@@ -89,7 +90,7 @@ def check_writable(folder: Path) -> None:
 def validate(cfg: TrainConfig) -> tuple[Profile, torch.device, Path]:
     """Check every parameter before any work: loss, profile, device, data folder, run folder."""
     check_loss(cfg.loss)
-    profile = get_profile(cfg.profile)
+    profile = with_overrides(get_profile(cfg.profile), cfg.overrides)
     device = pick_device(cfg.device)
     resolve_data(cfg.data)
     if cfg.split not in TRAIN_SPLITS:

@@ -14,12 +14,16 @@ import pytest
 
 from colorlib.book import EXECUTED, PER_LOSS, chapters
 from colorlib.losses import LOSSES
-from colorlib.paths import REPO
+from colorlib.paths import REPO, SHARED_DATA
+
+from .conftest import write_photo
 
 
 @pytest.fixture(scope="module")
 def built_book():
-    run = subprocess.run([sys.executable, "-m", "colorlib.book", "run", "--profile", "smoke"],
+    # the data folder as `make book` passes it: relative to the repository, not to the notebooks
+    data = ["--data", "../shared/datasets/nips17-dev"] if SHARED_DATA.is_dir() else []
+    run = subprocess.run([sys.executable, "-m", "colorlib.book", "run", "--profile", "smoke", *data],
                          cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     assert (REPO / "book" / "_static" / "vendor" / ".done").is_file(), "run `make assets` first (make test does)"
@@ -28,6 +32,20 @@ def built_book():
                            cwd=REPO, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     return REPO / "book" / "_build" / "html"
+
+
+def test_runner_passes_absolute_paths_to_the_chapters(tmp_path, monkeypatch):
+    import colorlib.book as book
+
+    for i in range(12):  # enough for a validation photo, which the credits page lists
+        write_photo(tmp_path / "photos" / f"{i}.png", i)
+    seen = []
+    monkeypatch.setattr(book, "run_chapter", lambda nb, params, out_dir, suffix: seen.append(params))
+    monkeypatch.chdir(tmp_path)
+    book.run_all("smoke", "photos", "my-runs", only=["01"], out_dir=tmp_path / "out")
+    assert seen == [{"profile": "smoke", "data": str(tmp_path / "photos"), "runs": str(tmp_path / "my-runs")}]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        book.run_all("smoke", "missing", None, only=["01"], out_dir=tmp_path / "out")
 
 
 def _pages():

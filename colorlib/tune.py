@@ -1,0 +1,81 @@
+"""Tuning a profile without looking at the validation split: ``colorlib tune`` (chapter 6, "How the
+``cpu`` profile was chosen").
+
+A *trial* is a base profile with a few fields changed (``--set lr=3e-4``). It trains one loss on the
+``fit`` part of the training split and is scored on the held-out ``tune`` part (about 10% of the training
+photos; see :func:`colorlib.data.in_split`). The selection criterion is the training loss itself on the
+``tune`` photos (the objective, measured on photos the trial never saw); the chapter-6 metrics and a
+look at the colorizations come with it. Each trial appends one JSON line to ``OUT/trials.jsonl`` and
+keeps its run in ``OUT/<trial name>/<loss>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from .losses import compute_loss, target_ab, uses_regression
+from .profiles import get_profile, with_overrides
+from .train import FINAL, TrainConfig, load_model, train
+
+TRIALS = "trials.jsonl"
+TUNING = "tuning"  # the trials behind a runs folder's profile live in RUNS/tuning/
+SCORES = ("auc_raw", "auc_rebal", "auc_classbal", "top1", "colorfulness", "psnr")
+
+
+def trial_name(overrides: dict) -> str:
+    """A folder name for a trial: ``base`` or ``lr=0.0003,weight_decay=0.0`` (sorted keys)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "base"
+
+
+@torch.no_grad()
+def held_out_loss(run: Path, loss: str, L: torch.Tensor, ab: torch.Tensor, batch: int = 16) -> float:
+    """The training loss of a trained run on photos it never saw: ``L (N,1,S,S)`` in 0..100, ``ab
+    (N,2,S,S)`` in Lab units; mean over batches weighted by batch size."""
+    model, ckpt = load_model(run / FINAL)
+    total = 0.0
+    for Lb, abb in zip(L.split(batch), ab.split(batch), strict=True):
+        out = model(Lb, regression=uses_regression(loss))
+        total += len(Lb) * compute_loss(loss, out, target_ab(abb), ckpt["bins"], ckpt["weights"]).item()
+    return total / len(L)
+
+
+def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", overrides: dict | None = None,
+              classifier: str = "auto") -> dict:
+    """Train ``loss`` on ``fit`` with ``base`` + ``overrides``; score on ``tune``; append to ``trials.jsonl``.
+
+    A trial whose run already exists is scored again, not retrained (delete its folder to retrain)."""
+    from .evaluate import evaluate
+
+    overrides = dict(overrides or {})
+    with_overrides(get_profile(base), overrides)  # a bad override fails here, before any work
+    name = trial_name(overrides)
+    folder = Path(out) / name
+    start = time.time()
+    run = train(TrainConfig(loss=loss, profile=base, data=data, out=str(folder), split="fit", overrides=overrides,
+                            resume=True, command=["colorlib", "tune", "--loss", loss, "--base", base,
+                                                  *[f"--set={k}={v}" for k, v in overrides.items()]]))
+    wall = time.time() - start
+    rows, es, _ = evaluate(folder, data, base, classifier, ci=False, return_predictions=True, split="tune")
+    result = {"trial": name, "loss": loss, "base": base, "overrides": overrides, "seconds": round(wall),
+              "tune_photos": len(es.L), "tune_loss": held_out_loss(run, loss, es.L, es.ab),
+              "scores": {r["method"]: {k: round(r[k], 2) for k in SCORES} for r in rows}}
+    with open(Path(out) / TRIALS, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(result) + "\n")
+    return result
+
+
+def tuning_dir(runs: str | Path) -> Path:
+    """Where the trials that chose the profile of the runs folder ``runs`` are recorded."""
+    return Path(runs) / TUNING
+
+
+def read_trials(out: str | Path) -> list[dict]:
+    """Every trial recorded under ``out`` (empty if none)."""
+    path = Path(out) / TRIALS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,39 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from colorlib.data import find_images, in_split
+from colorlib.profiles import get_profile, with_overrides
+from colorlib.train import load_checkpoint
+from colorlib.tune import read_trials, run_trial
+
+
+def test_overrides_convert_types_and_refuse_other_fields():
+    p = with_overrides(get_profile("cpu"), {"lr": "3e-4", "crop": "128"})
+    assert (p.lr, p.crop, p.width) == (3e-4, 128, get_profile("cpu").width)
+    with pytest.raises(ValueError, match="cannot tune 'workers'"):
+        with_overrides(get_profile("cpu"), {"workers": 4})
+    with pytest.raises(ValueError, match="lr='fast' is not a valid float"):
+        with_overrides(get_profile("cpu"), {"lr": "fast"})
+
+
+def test_a_trial_trains_on_fit_and_scores_tune(photo_folder, tmp_path):
+    tune = [p for p in find_images(photo_folder) if in_split(p, "tune")]
+    result = run_trial("full-soft", str(photo_folder), tmp_path, base="smoke", overrides={"lr": "3e-4", "steps": 3},
+                       classifier="efficientnet")
+    assert result["trial"] == "lr=3e-4,steps=3" and result["tune_photos"] == len(tune) >= 1
+    assert result["tune_loss"] > 0 and set(result["scores"]) == {"ground-truth", "gray", "random", "full-soft"}
+    cfg = load_checkpoint(tmp_path / result["trial"] / "full-soft" / "model.pt")["config"]
+    assert cfg["split"] == "fit" and cfg["profile_settings"]["lr"] == 3e-4 and cfg["steps"] == 3
+    assert read_trials(tmp_path) == [json.loads(json.dumps(result))]
+
+
+def test_cli_rejects_a_bad_override_before_any_work(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "colorlib", "tune", "--loss", "class", "--base", "smoke",
+                          "--set", "momentum=0.5", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        "colorlib tune: error: override: cannot tune 'momentum'; allowed: " + ", ".join(
+            ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay"))]
+    assert not any(tmp_path.iterdir())
