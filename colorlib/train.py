@@ -209,9 +209,6 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     total = cfg.steps or profile.steps
     torch.manual_seed(cfg.seed)
-    if device.type == "cpu":
-        # Subnormal floats (|x| < 1.2e-38, e.g. in decaying Adam moments) are up to ~100x slower on x86.
-        torch.set_flush_denormal(True)
 
     dataset = ColorDataset(cfg.data, split=cfg.split, size=profile.crop, train=True,
                            gray_threshold=profile.gray_threshold, seed=cfg.seed)

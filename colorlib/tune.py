@@ -50,8 +50,8 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
     A trial whose run already exists is scored again, not retrained (delete its folder to retrain)."""
     from .evaluate import evaluate
 
-    overrides = dict(overrides or {})
-    with_overrides(get_profile(base), overrides)  # a bad override fails here, before any work
+    changed = with_overrides(get_profile(base), overrides)  # a bad override fails here, before any work
+    overrides = {k: getattr(changed, k) for k in (overrides or {})}  # typed values: "3e-4" -> 0.0003
     name = trial_name(overrides)
     folder = Path(out) / name
     start = time.time()

@@ -23,7 +23,7 @@ def test_a_trial_trains_on_fit_and_scores_tune(photo_folder, tmp_path):
     tune = [p for p in find_images(photo_folder) if in_split(p, "tune")]
     result = run_trial("full-soft", str(photo_folder), tmp_path, base="smoke", overrides={"lr": "3e-4", "steps": 3},
                        classifier="efficientnet")
-    assert result["trial"] == "lr=3e-4,steps=3" and result["tune_photos"] == len(tune) >= 1
+    assert result["trial"] == "lr=0.0003,steps=3" and result["overrides"] == {"lr": 3e-4, "steps": 3} and result["tune_photos"] == len(tune) >= 1
     assert result["tune_loss"] > 0 and set(result["scores"]) == {"ground-truth", "gray", "random", "full-soft"}
     cfg = load_checkpoint(tmp_path / result["trial"] / "full-soft" / "model.pt")["config"]
     assert cfg["split"] == "fit" and cfg["profile_settings"]["lr"] == 3e-4 and cfg["steps"] == 3
