@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from .data import NoUsableImages
+from .data import TRAIN_SPLITS, NoUsableImages
 
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError, NoUsableImages, RuntimeError)
 
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
-    p.add_argument("--split", default="train", choices=("train", "fit"),
+    p.add_argument("--split", default="train", choices=TRAIN_SPLITS,
                    help="train (default), or fit = train minus the tune photos, for tuning a profile")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
     p.set_defaults(func=cmd_train)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from .data import scan
+from .data import label_rows, scan
 from .paths import resolve_data
 
 EMBEDDED_CREDITS = {
@@ -22,15 +21,8 @@ EMBEDDED_CREDITS = {
 }
 
 
-def _rows(root: Path | None) -> dict[str, dict]:
-    if root is None or not (root / "labels.csv").is_file():
-        return {}
-    with open(root / "labels.csv", newline="", encoding="utf-8") as fh:
-        return {r["file"]: r for r in csv.DictReader(fh)}
-
-
 def credit_line(name: str, rows: dict[str, dict]) -> str:
-    r = rows.get(name) or next((v for k, v in rows.items() if Path(k).name == Path(name).name), None)
+    r = rows.get(name) or rows.get(Path(name).name)
     if r:
         lic = "CC BY 2.0" if "by/2.0" in r.get("license", "") else r.get("license", "")
         return f"`{name}` ({r.get('class_name', '')}): photo by {r.get('author', '?')}, [{lic}]({r.get('license', '')}), [source]({r.get('source_url', '')})"
@@ -39,7 +31,7 @@ def credit_line(name: str, rows: dict[str, dict]) -> str:
 
 def credits_markdown(data: str | Path | None, names: list[str]) -> str:
     """A Markdown list crediting each named photo of a data source."""
-    rows = _rows(resolve_data(data))
+    rows = label_rows(resolve_data(data))
     return "\n".join(f"* {credit_line(n, rows)}" for n in names)
 
 

@@ -36,6 +36,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 SPLITS = ("train", "val", "all", "fit", "tune")
 TRAIN_PERCENT = 80
 TUNE_PERCENT = 10  # of the training split
+TRAIN_SPLITS = ("train", "fit")  # what a model may be trained on: never "val" or "tune"
 _SYNSET = re.compile(r"^n\d{8}$")
 _reported: set[str] = set()
 
@@ -57,10 +58,14 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
+def _name_digest(path: Path | str) -> str:
+    """SHA-1 of the file's name (not its folder): the same split on every machine and in any folder."""
+    return hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()
+
+
 def split_of(path: Path | str) -> str:
     """``"train"`` or ``"val"``: a stable hash of the file's name, 80/20. Same on every machine."""
-    digest = hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()
-    return "train" if int(digest[:8], 16) % 100 < TRAIN_PERCENT else "val"
+    return "train" if int(_name_digest(path)[:8], 16) % 100 < TRAIN_PERCENT else "val"
 
 
 def in_split(path: Path | str, split: str) -> bool:
@@ -71,8 +76,7 @@ def in_split(path: Path | str, split: str) -> bool:
     coarse = split_of(path)
     if split in ("train", "val"):
         return coarse == split
-    digest = hashlib.sha1(Path(path).name.encode("utf-8")).hexdigest()
-    tune = int(digest[8:16], 16) % 100 < TUNE_PERCENT
+    tune = int(_name_digest(path)[8:16], 16) % 100 < TUNE_PERCENT
     return coarse == "train" and tune == (split == "tune")
 
 
@@ -113,19 +117,25 @@ def mean_chroma(rgb: np.ndarray) -> float:
     return float((rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)).mean())
 
 
-def read_labels(root: Path | None) -> dict[str, int]:
-    """``labels.csv`` under ``root`` -> {relative file and bare file name: imagenet_index}; {} if absent."""
+def label_rows(root: Path | None) -> dict[str, dict[str, str]]:
+    """The rows of ``labels.csv`` under ``root``, keyed by relative file and by bare file name; {} if absent."""
     if root is None or not (Path(root) / "labels.csv").is_file():
         return {}
-    labels: dict[str, int] = {}
+    rows: dict[str, dict[str, str]] = {}
     with open(Path(root) / "labels.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            try:
-                index = int(row["imagenet_index"])
-            except (KeyError, ValueError):
-                continue
-            labels[row["file"]] = index
-            labels[Path(row["file"]).name] = index
+            rows[row["file"]] = rows[Path(row["file"]).name] = row
+    return rows
+
+
+def read_labels(root: Path | None) -> dict[str, int]:
+    """``labels.csv`` under ``root`` -> {relative file and bare file name: imagenet_index}; {} if absent."""
+    labels: dict[str, int] = {}
+    for key, row in label_rows(root).items():
+        try:
+            labels[key] = int(row["imagenet_index"])
+        except (KeyError, ValueError):
+            continue
     return labels
 
 

@@ -62,7 +62,7 @@ class EvalSet:
 def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val") -> EvalSet:
     ds = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None)
     n = len(ds) if limit is None else min(limit, len(ds))
-    items = [ds[i] for i in tqdm(range(n), desc="loading validation photos", leave=False)]
+    items = [ds[i] for i in tqdm(range(n), desc=f"loading {split} photos", leave=False)]
     return EvalSet(torch.stack([it["L"] for it in items]), torch.stack([it["ab"] for it in items]),
                    torch.tensor([it["label"] for it in items]), [ds.items[i].name for i in range(n)])
 

@@ -3,7 +3,7 @@ four losses), ``gpu`` (the paper's network at full width)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
@@ -61,12 +61,11 @@ def with_overrides(profile: Profile, overrides: dict[str, float | int | str] | N
     a one-line error for a field that cannot be tuned or a value that does not parse."""
     if not overrides:
         return profile
-    kinds = {f.name: f.type for f in fields(Profile)}
     changed = {}
     for key, value in overrides.items():
         if key not in TUNABLE:
             raise ValueError(f"override: cannot tune {key!r}; allowed: {', '.join(TUNABLE)}")
-        kind = int if kinds[key] in (int, "int") else float
+        kind = type(getattr(profile, key))  # int or float, as the profile defines it
         try:
             changed[key] = kind(value)
         except (TypeError, ValueError):

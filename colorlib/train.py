@@ -30,7 +30,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
-from .data import ColorDataset
+from .data import TRAIN_SPLITS, ColorDataset
 from .losses import check_loss, compute_loss, target_ab, uses_regression
 from .model import ColorizationNet
 from .paths import RUNS, resolve_data
@@ -39,7 +39,6 @@ from .quantize import bins_tensor
 from .rebalance import DEFAULT_LAMBDA, dataset_prior, rebalance_weights
 
 DEVICES = ("auto", "cpu", "cuda")
-TRAIN_SPLITS = ("train", "fit")  # "fit" = train minus "tune", for tuning a profile; never "val"
 CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config.json"
 
 
