@@ -85,66 +85,62 @@ def _sync(device: torch.device) -> None:
 
 
 def training_bench(profile_name: str, data: str | None = None, steps: int = 8, loss: str = "full-soft") -> dict:
-    """Time ``steps`` training steps of a profile, split into: waiting for data (decode, crop, Lab in the
-    loader), encoding + loss, and the network's own forward + backward (+ optimizer step)."""
-    from torch.utils.data import DataLoader
-
+    """Time ``steps`` calls of the trainer's own :func:`~colorlib.train.train_step` at a profile (same
+    optimizer, loader, prior and weights as ``colorlib train``), split into: waiting for data (decode,
+    crop, Lab in the loader), encoding + loss, and the network's forward, backward and update. Works with
+    any number of photos: the trainer's sampler repeats a small folder to fill its batches."""
     from .data import ColorDataset
-    from .losses import compute_loss, target_ab, uses_regression
     from .model import ColorizationNet
     from .profiles import get_profile
     from .quantize import bins_tensor
+    from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
+    from .train import batch_to, build_optimizer, learning_rate, make_loader, train_step
 
-    prof = get_profile(profile_name)
+    profile = get_profile(profile_name)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    ds = ColorDataset(data, "train", size=prof.crop, gray_threshold=prof.gray_threshold)
-    loader = DataLoader(ds, batch_size=prof.batch, shuffle=True, num_workers=prof.workers, drop_last=True,
-                        pin_memory=device.type == "cuda", persistent_workers=prof.workers > 0)
-    model = ColorizationNet(prof.width).to(device)
+    dataset = ColorDataset(data, "train", size=profile.crop, gray_threshold=profile.gray_threshold)
+    loader, _ = make_loader(dataset, profile, seed=0, device=device)
+    bins = bins_tensor(device=device)
+    model = ColorizationNet(profile.width, bins=bins).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
-    bins, weights = bins_tensor(device=device), torch.ones(313, device=device)
-    regression = uses_regression(loss)
-    t = {"data": 0.0, "encode_loss": 0.0, "network": 0.0}
-    it, done, flops = iter(loader), 0, None
+    optimizer = build_optimizer(model, profile, loss)
+    prior = training_prior(data, profile, bins=bins.cpu().numpy())[0]
+    weights = torch.as_tensor(rebalance_weights(prior, DEFAULT_LAMBDA), dtype=torch.float32, device=device)
+
+    marks: dict[str, float] = {}
+
+    def clock(phase: str) -> None:
+        _sync(device)
+        marks[phase] = time.perf_counter()
+
+    seconds = {"data": 0.0, "encode_loss": 0.0, "network": 0.0}
+    batches, done = iter(loader), 0
     while done < steps + 2:  # two warm-up steps are not timed
-        t0 = time.perf_counter()
+        start = time.perf_counter()
         try:
-            batch = next(it)
-        except StopIteration:
-            it = iter(loader)
-            batch = next(it)
-        L, ab = batch["L"].to(device), target_ab(batch["ab"].to(device))
-        _sync(device)
-        t1 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = model(L.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else L,
-                        regression=regression)
-        _sync(device)
-        t2 = time.perf_counter()
-        value = compute_loss(loss, out, ab, bins, weights)
-        _sync(device)
-        t3 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        value.backward()
-        opt.step()
-        _sync(device)
-        t4 = time.perf_counter()
+            batch = next(batches)
+        except StopIteration:  # a new pass over the data
+            batches = iter(loader)
+            batch = next(batches)
+        L, ab = batch_to(batch, device)
+        clock("data")
+        train_step(model, optimizer, loss, L, ab, bins, weights, learning_rate(profile, done, steps + 2), clock)
         if done >= 2:
-            t["data"] += t1 - t0
-            t["network"] += (t2 - t1) + (t4 - t3)
-            t["encode_loss"] += t3 - t2
+            seconds["data"] += marks["data"] - start
+            seconds["network"] += (marks["forward"] - marks["data"]) + (marks["update"] - marks["loss"])
+            seconds["encode_loss"] += marks["loss"] - marks["forward"]
         done += 1
-    total = sum(t.values())
-    out = {"profile": prof.name, "device": device.type, "batch": prof.batch, "crop": prof.crop, "width": prof.width,
-           "steps_per_s": steps / total, "images_per_s": steps * prof.batch / total,
-           "share_outside_network": (t["data"] + t["encode_loss"]) / total,
-           "share_data_wait": t["data"] / total, "share_encode_loss": t["encode_loss"] / total}
+    total = sum(seconds.values())
+    out = {"profile": profile.name, "device": device.type, "batch": profile.batch, "crop": profile.crop,
+           "width": profile.width, "photos": len(dataset), "steps_per_s": steps / total,
+           "images_per_s": steps * profile.batch / total,
+           "share_outside_network": (seconds["data"] + seconds["encode_loss"]) / total,
+           "share_data_wait": seconds["data"] / total, "share_encode_loss": seconds["encode_loss"] / total}
     if device.type == "cuda":
         from torch.utils.flop_counter import FlopCounterMode
 
-        L = torch.rand(prof.batch, 1, prof.crop, prof.crop, device=device) * 100
+        L = torch.rand(profile.batch, 1, profile.crop, profile.crop, device=device) * 100
         with FlopCounterMode(display=False) as counter:
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 model(L).float().mean().backward()

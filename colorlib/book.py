@@ -102,10 +102,11 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def setup_chapter(profile: str | None, data: str | None):
+def setup_chapter(profile: str | None, data: str | None, runs: str | None = None):
     """First call of every chapter: check the parameters (one-line errors) and say what will run.
 
-    Returns the :class:`~colorlib.profiles.Profile` and the data folder (None: embedded photos).
+    Returns the :class:`~colorlib.profiles.Profile`, the data folder (None: embedded photos) and the runs
+    folder (``runs``, else the book's: :func:`colorlib.paths.runs_for`).
     """
     from .paths import resolve_data
     from .profiles import get_profile
@@ -114,5 +115,6 @@ def setup_chapter(profile: str | None, data: str | None):
     show_figures_as_png()
     prof = get_profile(profile)
     folder = resolve_data(data)
+    runs_folder = Path(runs) if runs is not None else runs_for(prof.name, folder)
     print(f"profile: {prof.name} · data: {folder or 'embedded photos (scikit-image, scikit-learn, matplotlib)'}")
-    return prof, folder
+    return prof, folder, runs_folder

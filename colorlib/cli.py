@@ -34,12 +34,13 @@ def cmd_bins(args: argparse.Namespace) -> None:
 
 
 def cmd_prior(args: argparse.Namespace) -> None:
+    from .profiles import get_profile
     from .quantize import gamut_bins
-    from .rebalance import dataset_prior, rebalance_weights
+    from .rebalance import rebalance_weights, training_prior
 
     bins = gamut_bins()
-    prior, counts, photos = dataset_prior(args.data, size=args.size, gray_threshold=args.gray_threshold,
-                                          sigma=args.sigma, bins=bins)
+    prior, counts, photos = training_prior(args.data, get_profile(args.profile), split=args.split,
+                                           size=args.size, sigma=args.sigma, bins=bins)
     weights = rebalance_weights(prior, args.lam)
     out = {
         "photos": photos, "pixels": int(counts.sum()), "Q": len(bins), "sigma": args.sigma, "lambda": args.lam,
@@ -84,17 +85,16 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from .evaluate import evaluate
+    from .evaluate import COLUMNS, evaluate
 
     rows = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci,
-                    split=args.split)
+                    split=args.split).rows
     if args.json:
         print(json.dumps(rows))
         return
-    cols = ["method", "auc_raw", "auc_rebal", "auc_classbal", "top1", "colorfulness", "psnr"]
-    print(" ".join(f"{c:>12s}" for c in cols))
+    print(f"{'method':>13s} " + " ".join(f"{c.header:>18s}" for c in COLUMNS))
     for r in rows:
-        print(" ".join(f"{r[c]:>12.2f}" if isinstance(r[c], float) else f"{r[c]:>12s}" for c in cols))
+        print(f"{r['method']:>13s} " + " ".join(f"{format(r[c.key], c.fmt):>18s}" for c in COLUMNS))
     print(f"{rows[0]['images']} {args.split} images; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
 
 
@@ -115,6 +115,7 @@ def cmd_download(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .paths import RUNS
     from .quantize import RULES
+    from .rebalance import DEFAULT_LAMBDA, DEFAULT_PRIOR_SIGMA
 
     parser = argparse.ArgumentParser(prog="colorlib", description="Colorful Image Colorization, the library.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,10 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prior", help="empirical ab prior and rebalancing weights of a training split")
     p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
-    p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
-    p.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing of the prior, Lab units")
-    p.add_argument("--size", type=int, default=128, help="photos are centre-cropped to this size")
-    p.add_argument("--gray-threshold", type=float, default=5.0, help="skip photos with lower mean chroma")
+    p.add_argument("--profile", help="smoke, cpu or gpu: its evaluation size and gray threshold (default: gpu with CUDA, else cpu)")
+    p.add_argument("--split", default="train", choices=TRAIN_SPLITS, help="train (default) or fit")
+    p.add_argument("--lam", type=float, default=DEFAULT_LAMBDA, help="λ of the rebalancing weights")
+    p.add_argument("--sigma", type=float, default=DEFAULT_PRIOR_SIGMA, help="Gaussian smoothing of the prior, Lab units")
+    p.add_argument("--size", type=int, help="centre-crop size (default: the profile's evaluation size)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prior)
 
@@ -148,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="override the profile's number of steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--lam", type=float, default=0.5, help="λ of the rebalancing weights")
+    p.add_argument("--lam", type=float, default=DEFAULT_LAMBDA, help="λ of the rebalancing weights")
     p.add_argument("--split", default="train", choices=TRAIN_SPLITS,
                    help="train (default), or fit = train minus the tune photos, for tuning a profile")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")

@@ -1,14 +1,16 @@
-"""``colorlib evaluate --runs RUNS [--data DIR] [--json]`` and ``colorlib colorize`` (chapters 6–8).
+"""``colorlib evaluate --runs RUNS [--data DIR] [--json]`` and ``colorlib colorize`` (chapters 6–7).
 
 Evaluation uses the **validation split** only, each photo resized (shorter side) and centre-cropped to
-the profile's evaluation size. Rows: the baselines (ground truth; gray, ab = 0; random, the ab of
-another validation photo, seeded) and every trained loss found as ``RUNS/<loss>/model.pt``.
-Classification losses decode with the annealed mean (T = 0.38), ``l2`` with its regression head.
+the runs' evaluation size. Rows: the baselines (ground truth; gray, ab = 0; random, the ab of another
+validation photo, seeded) and every trained loss found as ``RUNS/<loss>/model.pt``. Classification
+losses decode with the annealed mean (T = 0.38), ``l2`` with its regression head. The columns of the
+table are the registry :data:`COLUMNS`: one place to add a metric.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from tqdm.auto import tqdm
 from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab
 from .data import ColorDataset, load_rgb, report_skip, rgb_to_tensor
 from .encode import DEFAULT_T
-from .losses import LOSSES, uses_regression
+from .losses import uses_regression
 from .metrics import (
     ab_error,
     auc_from_counts,
@@ -37,34 +39,30 @@ from .model import ColorizationNet
 from .paths import resolve_data, runs_for
 from .profiles import get_profile
 from .quantize import gamut_bins
-from .rebalance import dataset_prior
-from .train import FINAL, load_model
+from .rebalance import training_prior
+from .runs import eval_size_of, load_model, load_runs, run_eval_size
 
 BASELINES = ("ground-truth", "gray", "random")
-METHODS = BASELINES + LOSSES
-
-
-def find_runs(runs: str | Path | None) -> dict[str, Path]:
-    """{loss: model.pt} for every loss trained under ``runs`` (in the canonical order)."""
-    if runs is None:
-        return {}
-    return {loss: Path(runs) / loss / FINAL for loss in LOSSES if (Path(runs) / loss / FINAL).is_file()}
 
 
 @dataclass
 class EvalSet:
-    L: Tensor  # (N,1,S,S)
-    ab: Tensor  # (N,2,S,S)
-    labels: Tensor  # (N,) ImageNet index or -1
+    """Photos of one split at one size: ``L (N,1,S,S)`` in 0..100, ``ab (N,2,S,S)`` in Lab units,
+    ``labels (N,)`` ImageNet index or -1, and each photo's name."""
+
+    L: Tensor
+    ab: Tensor
+    labels: Tensor
     names: list[str]
 
 
 def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val") -> EvalSet:
-    ds = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None)
-    n = len(ds) if limit is None else min(limit, len(ds))
-    items = [ds[i] for i in tqdm(range(n), desc=f"loading {split} photos", leave=False)]
+    """The photos of ``split`` (all of them, near-gray ones included), centre-cropped to ``size``²."""
+    dataset = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None)
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    items = [dataset[i] for i in tqdm(range(n), desc=f"loading {split} photos", leave=False)]
     return EvalSet(torch.stack([it["L"] for it in items]), torch.stack([it["ab"] for it in items]),
-                   torch.tensor([it["label"] for it in items]), [ds.items[i].name for i in range(n)])
+                   torch.tensor([it["label"] for it in items]), [dataset.items[i].name for i in range(n)])
 
 
 def predict(model: ColorizationNet, loss: str, L: Tensor, batch: int = 16, T: float = DEFAULT_T) -> Tensor:
@@ -85,93 +83,117 @@ def random_baseline(ab: Tensor, seed: int = 0) -> Tensor:
 
 @dataclass
 class PerImage:
-    """Per-image statistics from which every column (and its bootstrap interval) is computed."""
+    """Per-image statistics of one method, from which every column (and its bootstrap interval) is computed."""
 
-    raw: np.ndarray  # (N,151) cumulative counts
-    raw_total: np.ndarray  # (N,)
-    rebal: np.ndarray
-    rebal_total: np.ndarray
-    correct: np.ndarray  # (N,) top-1 hits
-    colorfulness: np.ndarray
-    psnr: np.ndarray
+    raw: np.ndarray  # (N,151) cumulative counts of pixels with error <= t
+    raw_total: np.ndarray  # (N,) pixels
+    rebal: np.ndarray  # (N,151) the same, each pixel weighted by w0 of its true bin
+    rebal_total: np.ndarray  # (N,) total weight
+    correct: np.ndarray  # (N,) 1.0 where the classifier's top-1 is right
+    colorfulness: np.ndarray  # (N,) Hasler & Süsstrunk
+    psnr: np.ndarray  # (N,) dB
+    classbal: float  # class-balanced AuC of the whole set (it does not decompose over photos)
 
 
-def score(pred_ab: Tensor, es: EvalSet, weights: np.ndarray, bins, classify, targets: Tensor) -> tuple[PerImage, float]:
-    err = ab_error(pred_ab, es.ab)
-    tb = true_bins(es.ab, bins)
-    w = torch.as_tensor(weights)[tb]
+@dataclass(frozen=True)
+class Column:
+    """One column of Table 1: ``statistic(per_image, photos)`` is its value over the photos with indices
+    ``photos``; ``interval`` says whether rows carry a 95% bootstrap interval (``<key>_ci``)."""
+
+    key: str
+    header: str
+    fmt: str
+    interval: bool
+    statistic: Callable[[PerImage, np.ndarray], float]
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("auc_raw", "AuC raw (%)", ".1f", True,
+           lambda per, photos: auc_from_counts(per.raw[photos].sum(0), per.raw_total[photos].sum())),
+    Column("auc_rebal", "AuC rebal (%)", ".1f", True,
+           lambda per, photos: auc_from_counts(per.rebal[photos].sum(0), per.rebal_total[photos].sum())),
+    Column("auc_classbal", "AuC class-bal (%)", ".1f", False, lambda per, photos: per.classbal),
+    Column("top1", "top-1 (%)", ".1f", True, lambda per, photos: 100.0 * per.correct[photos].mean()),
+    Column("colorfulness", "colourfulness", ".1f", False,
+           lambda per, photos: float(per.colorfulness[photos].mean())),
+    Column("psnr", "PSNR (dB)", ".1f", False, lambda per, photos: float(per.psnr[photos].mean())),
+)
+
+
+def score(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np.ndarray,
+          classify: Callable[[Tensor], Tensor], targets: Tensor) -> PerImage:
+    """Per-image statistics of predicted ab ``(N,2,S,S)`` against the evaluation set; ``weights (Q,)``
+    are the λ = 0 rebalancing weights of the rebalanced AuC, ``targets (N,)`` the classes top-1 is
+    measured against."""
+    err = ab_error(pred_ab, eval_set.ab)
+    bin_of_pixel = true_bins(eval_set.ab, bins)
+    pixel_weight = torch.as_tensor(weights)[bin_of_pixel]
     raw = [cumulative_counts(err[i]) for i in range(len(err))]
-    reb = [cumulative_counts(err[i], w[i]) for i in range(len(err))]
-    rgb_pred = lab_to_rgb(join_lab(es.L, pred_ab.float()))
-    rgb_true = lab_to_rgb(join_lab(es.L, es.ab))
-    per = PerImage(np.stack([c for c, _ in raw]), np.array([t for _, t in raw]),
-                   np.stack([c for c, _ in reb]), np.array([t for _, t in reb]),
-                   (classify(rgb_pred) == targets).numpy().astype(float),
-                   colorfulness(rgb_pred).numpy(), psnr(rgb_pred, rgb_true).numpy())
-    return per, class_balanced_auc(err, tb)
+    rebal = [cumulative_counts(err[i], pixel_weight[i]) for i in range(len(err))]
+    rgb_pred = lab_to_rgb(join_lab(eval_set.L, pred_ab.float()))
+    rgb_true = lab_to_rgb(join_lab(eval_set.L, eval_set.ab))
+    return PerImage(np.stack([c for c, _ in raw]), np.array([t for _, t in raw]),
+                    np.stack([c for c, _ in rebal]), np.array([t for _, t in rebal]),
+                    (classify(rgb_pred) == targets).numpy().astype(float),
+                    colorfulness(rgb_pred).numpy(), psnr(rgb_pred, rgb_true).numpy(),
+                    class_balanced_auc(err, bin_of_pixel))
 
 
-def _auc_stat(counts: np.ndarray, totals: np.ndarray) -> float:
-    return auc_from_counts(counts.sum(0), totals.sum())
-
-
-def summarize(method: str, per: PerImage, classbal: float, classifier: str, top1_kind: str,
-              ci: bool = True) -> dict:
-    row = {
-        "method": method,
-        "auc_raw": _auc_stat(per.raw, per.raw_total),
-        "auc_rebal": _auc_stat(per.rebal, per.rebal_total),
-        "auc_classbal": classbal,
-        "top1": 100.0 * per.correct.mean(),
-        "top1_kind": top1_kind,
-        "classifier": classifier,
-        "colorfulness": float(per.colorfulness.mean()),
-        "psnr": float(per.psnr.mean()),
-        "images": len(per.correct),
-    }
+def summarize(method: str, per_image: PerImage, classifier: str, top1_kind: str, ci: bool = True) -> dict:
+    """One row of the table: every column of :data:`COLUMNS` (with its interval where it has one)."""
+    photos = np.arange(len(per_image.correct))
+    row: dict = {"method": method}
+    for col in COLUMNS:
+        row[col.key] = col.statistic(per_image, photos)
+    row.update({"top1_kind": top1_kind, "classifier": classifier, "images": len(photos)})
     if ci:
-        idx = np.arange(len(per.correct))[:, None]
-        row["auc_raw_ci"] = bootstrap_ci(idx, lambda r: _auc_stat(per.raw[r[:, 0]], per.raw_total[r[:, 0]]))
-        row["auc_rebal_ci"] = bootstrap_ci(idx, lambda r: _auc_stat(per.rebal[r[:, 0]], per.rebal_total[r[:, 0]]))
-        row["top1_ci"] = bootstrap_ci(idx, lambda r: 100.0 * per.correct[r[:, 0]].mean())
+        for col in COLUMNS:
+            if col.interval:
+                row[col.key + "_ci"] = bootstrap_ci(photos, lambda resample, c=col: c.statistic(per_image, resample))
     return row
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` returns: the table rows, the photos scored, every method's ab predictions
+    ``{method: (N,2,S,S)}`` and the prior the rebalanced AuC used."""
+
+    rows: list[dict]
+    eval_set: EvalSet
+    predictions: dict[str, Tensor]
+    prior: np.ndarray
 
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, return_predictions: bool = False, split: str = "val"):
+             ci: bool = True, split: str = "val") -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
     ``split="tune"`` scores the held-out part of the training split instead, for tuning a profile; the
     prior then comes from the ``fit`` part, as in training on ``fit``."""
     from .classify import load_classifier
 
     prof = get_profile(profile)
-    found = find_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
-    loaded = {loss: load_model(path) for loss, path in found.items()}  # each model read once
-    size = prof.eval_size
-    if loaded:  # the runs' own evaluation size wins, so that every row uses one size
-        size = next(iter(loaded.values()))[1]["config"]["profile_settings"]["eval_size"]
+    loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
+    size = eval_size_of(loaded, prof.eval_size)  # the runs' own evaluation size wins: one size for every row
     bins = gamut_bins()
-    es = load_eval_set(data, size, limit, split)
-    prior = dataset_prior(data, size=size, gray_threshold=prof.gray_threshold, bins=bins,
-                          split="fit" if split == "tune" else "train")[0]
+    eval_set = load_eval_set(data, size, limit, split)
+    prior = training_prior(data, prof, split="fit" if split == "tune" else "train", size=size, bins=bins)[0]
     weights = inverse_prior_weights(prior, floor)
     clf = load_classifier(classifier)
-    rgb_true = lab_to_rgb(join_lab(es.L, es.ab))
-    if (es.labels >= 0).all():
-        targets, kind = es.labels, "ImageNet label"
+    rgb_true = lab_to_rgb(join_lab(eval_set.L, eval_set.ab))
+    if (eval_set.labels >= 0).all():
+        targets, kind = eval_set.labels, "ImageNet label"
     else:  # no labels: agreement with the classifier's own prediction on the colour photo
         targets, kind = clf.predict(rgb_true), "agreement with ground-truth prediction"
-    predictions = {"ground-truth": es.ab, "gray": torch.zeros_like(es.ab), "random": random_baseline(es.ab)}
+    predictions = {"ground-truth": eval_set.ab, "gray": torch.zeros_like(eval_set.ab),
+                   "random": random_baseline(eval_set.ab)}
     rows = []
     for method in tqdm(list(BASELINES) + list(loaded), desc="evaluating"):
         if method not in predictions:
-            predictions[method] = predict(loaded[method][0], method, es.L)
-        per, classbal = score(predictions[method], es, weights, bins, clf.predict, targets)
-        rows.append(summarize(method, per, classbal, clf.name, kind, ci))
-    if return_predictions:
-        return rows, es, predictions
-    return rows
+            predictions[method] = predict(loaded[method][0], method, eval_set.L)
+        per_image = score(predictions[method], eval_set, weights, bins, clf.predict, targets)
+        rows.append(summarize(method, per_image, clf.name, kind, ci))
+    return Evaluation(rows, eval_set, predictions, prior)
 
 
 # --- colorize any photo -------------------------------------------------------------------------
@@ -201,7 +223,7 @@ def colorize_files(files: list[str], checkpoint: str, out: str, size: int | None
 
     model, info = load_model(checkpoint)
     regression = uses_regression(info["config"]["loss"])
-    size = size or info["config"]["profile_settings"]["eval_size"]
+    size = size or run_eval_size(info)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []

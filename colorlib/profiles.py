@@ -22,6 +22,9 @@ class Profile:
     workers: int  # DataLoader worker processes
     gray_threshold: float = 5.0  # mean chroma (0..255) below which a photo is skipped for training
     weight_decay: float = 1e-3  # Adam's (coupled) L2 penalty, as in Zhang et al.'s solver
+    eval_limit: int | None = None  # evaluate only the first N validation photos (None: all)
+    bench_photos: int = 8  # photos per encoding benchmark in chapter 2
+    bench_repeats: int = 3  # timed repeats per benchmark (the fastest counts)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -32,7 +35,7 @@ class Profile:
 # setting had the lowest held-out loss. gpu: sized on paper, not yet tuned.
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
-                     checkpoint_every=10, workers=0),
+                     checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=1),
     "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=2500, lr=1e-3, lr_final=1e-5,
                    checkpoint_every=250, workers=1),
     "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=40, steps=10000, lr=3e-4, lr_final=1e-5,

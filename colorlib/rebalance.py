@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import torch
 from torch import Tensor
 
+from .data import TRAIN_SPLITS
 from .encode import nearest_bins
+from .profiles import Profile
 
 DEFAULT_LAMBDA = 0.5
 DEFAULT_PRIOR_SIGMA = 5.0
@@ -50,13 +51,6 @@ def smooth_on_bins(hist: np.ndarray, bins: np.ndarray, sigma: float = DEFAULT_PR
     return out / total
 
 
-def empirical_prior(
-    ab_batches: Iterable[Tensor], bins: np.ndarray, sigma: float = DEFAULT_PRIOR_SIGMA
-) -> np.ndarray:
-    """The smoothed empirical distribution p̃ ``(Q,)`` of ab over the given batches (sums to 1)."""
-    return smooth_on_bins(bin_histogram(ab_batches, bins), bins, sigma)
-
-
 def rebalance_weights(prior: np.ndarray, lam: float = DEFAULT_LAMBDA, floor: float = 0.0) -> np.ndarray:
     """Per-bin weights ``(Q,)``: w ∝ 1 / ((1−λ) p̃ + λ/Q), normalised so Σ p̃·w = 1 exactly.
 
@@ -74,12 +68,6 @@ def rebalance_weights(prior: np.ndarray, lam: float = DEFAULT_LAMBDA, floor: flo
     return w / (prior * w).sum()
 
 
-def pixel_weights(target_bin: Tensor, weights: np.ndarray | Tensor) -> Tensor:
-    """Weight of each pixel from the index of its target bin (any shape) -> the same shape."""
-    w = torch.as_tensor(weights, dtype=torch.float32, device=target_bin.device)
-    return w[target_bin]
-
-
 def dataset_prior(
     data: str | None = None,
     size: int = 128,
@@ -88,9 +76,9 @@ def dataset_prior(
     bins: np.ndarray | None = None,
     split: str = "train",
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Prior p̃ ``(Q,)`` over the **training split** (or its ``fit`` part, when tuning) of a data source,
-    each photo centre-cropped at ``size`` pixels; near-gray photos skipped. Returns (prior, raw counts,
-    number of photos)."""
+    """Smoothed prior p̃ ``(Q,)`` of the photos of ``split`` of a data source, each photo resized and
+    centre-cropped to ``size``² pixels, photos with mean chroma below ``gray_threshold`` skipped.
+    Returns (prior, raw counts per bin, number of photos). :func:`training_prior` fixes the choices."""
     from torch.utils.data import DataLoader
 
     from .data import ColorDataset
@@ -101,3 +89,19 @@ def dataset_prior(
     loader = DataLoader(ds, batch_size=32)
     counts = bin_histogram((batch["ab"] for batch in loader), bins)
     return smooth_on_bins(counts, bins, sigma), counts, len(ds)
+
+
+def training_prior(data: str | None, profile: Profile, split: str = "train", size: int | None = None,
+                   sigma: float = DEFAULT_PRIOR_SIGMA, bins: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """**The** prior policy, used by training, evaluation, the CLI and the chapters alike.
+
+    Which photos: the training split (``fit`` when tuning a profile); never ``val`` or ``tune``.
+    Near-gray photos (below ``profile.gray_threshold``) are skipped. Which size: centre crops at the
+    profile's evaluation size (``size`` overrides it), so the prior a model is trained with is the prior
+    its rebalanced AuC is scored with. Returns (prior, raw counts, number of photos) as
+    :func:`dataset_prior`."""
+    if split not in TRAIN_SPLITS:
+        raise ValueError(f"split: the prior comes from a training split; allowed: {', '.join(TRAIN_SPLITS)}")
+    return dataset_prior(data, size=size or profile.eval_size, gray_threshold=profile.gray_threshold,
+                         sigma=sigma, bins=bins, split=split)

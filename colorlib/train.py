@@ -1,21 +1,17 @@
 """Training one loss (chapter 5): ``colorlib train --loss NAME [--profile P] [--data DIR] [--out RUNS]``.
 
-A run of loss NAME lives in ``RUNS/NAME/``:
+The code a reader should hold in their head is :func:`train_step`: set the learning rate, forward pass
+(bf16 autocast on CUDA), the loss against the targets, a finiteness check, backward, optimizer step.
+:func:`train` is the orchestration around it: data order, resume, DDP, logging, checkpoints, Ctrl-C.
+What a run writes is described in :mod:`colorlib.runs`.
 
-* ``config.json``   everything that defines the run (profile, data, seed, command);
-* ``log.csv``       step, loss, learning rate, images/s;
-* ``checkpoint.pt`` model + optimizer + step + RNG + config + prior, written atomically every
-  ``checkpoint_every`` steps, at the end, and on Ctrl-C;
-* ``model.pt``      the final weights in fp16 with what evaluation needs (bins, prior, weights, config).
-
-Every file loads with ``torch.load(weights_only=True)``. The data order is a function of (seed, step), so
-``--resume`` continues exactly where the checkpoint left off. Under ``torchrun`` the run uses DDP:
-each rank reads its share of every batch, rank 0 logs and writes the files.
+The data order is a function of (seed, step), so ``--resume`` continues exactly where the checkpoint
+left off. Under ``torchrun`` the run uses DDP: each rank reads its share of every batch, rank 0 logs and
+writes the files.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -27,7 +23,8 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Sampler
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
 from .data import TRAIN_SPLITS, ColorDataset
@@ -36,10 +33,10 @@ from .model import ColorizationNet
 from .paths import RUNS, resolve_data
 from .profiles import Profile, get_profile, with_overrides
 from .quantize import bins_tensor
-from .rebalance import DEFAULT_LAMBDA, dataset_prior, rebalance_weights
+from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
+from .runs import CHECKPOINT, CONFIG, FINAL, LOG, RunLog, load_checkpoint, run_dir, save_atomic
 
 DEVICES = ("auto", "cpu", "cuda")
-CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config.json"
 
 
 class TrainingDiverged(RuntimeError):
@@ -60,11 +57,6 @@ class TrainConfig:
     overrides: dict = field(default_factory=dict)  # profile fields changed for a tuning trial
     resume: bool = False
     command: list[str] = field(default_factory=lambda: list(sys.argv))
-
-
-def run_dir(out: str | Path, loss: str) -> Path:
-    """The folder of one loss's run inside a runs folder (the loss name is checked first)."""
-    return Path(out) / check_loss(loss)
 
 
 def pick_device(name: str) -> torch.device:
@@ -130,66 +122,60 @@ def learning_rate(profile: Profile, step: int, total: int) -> float:
     return profile.lr_final + 0.5 * (profile.lr - profile.lr_final) * (1 + math.cos(math.pi * t))
 
 
-def save_atomic(obj: dict, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``: a kill at
-    any moment leaves either the old file or the new one, never a torn one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def build_optimizer(model: ColorizationNet, profile: Profile, loss: str) -> torch.optim.Optimizer:
+    """Adam with β = (0.9, 0.99) and the profile's weight decay (the seed's solver settings) over the
+    parameters the loss trains: the classification losses never touch the regression head, so it is
+    frozen for them (and weight decay cannot shrink it)."""
+    model.model_out.requires_grad_(uses_regression(loss))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.Adam(trainable, lr=profile.lr, betas=(0.9, 0.99), weight_decay=profile.weight_decay)
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint or final model with ``weights_only=True``; a file that would run code is refused."""
-    path = Path(path)
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"{path}: refused to load (not a plain-tensor checkpoint: {type(exc).__name__})") from None
+def make_loader(dataset: Dataset, profile: Profile, seed: int, device: torch.device, rank: int = 0,
+                world: int = 1) -> tuple[DataLoader, StepSampler]:
+    """The training loader: batches of ``profile.batch`` in the order of a :class:`StepSampler`, so any
+    number of photos (even fewer than one batch) gives full batches."""
+    sampler = StepSampler(len(dataset), profile.batch, seed, rank, world)
+    loader = DataLoader(dataset, batch_size=profile.batch, sampler=sampler, num_workers=profile.workers,
+                        pin_memory=device.type == "cuda", drop_last=True)
+    return loader, sampler
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[ColorizationNet, dict]:
-    """A trained network from ``model.pt`` or ``checkpoint.pt``, in eval mode, with its saved info."""
-    ckpt = load_checkpoint(path)
-    cfg = ckpt["config"]
-    model = ColorizationNet(width=cfg["profile_settings"]["width"], bins=ckpt["bins"])
-    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
-    return model.to(device).eval(), ckpt
+def batch_to(batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
+    """``L (N,1,S,S)`` and ``ab (N,2,S,S)`` of a loader batch on ``device`` (channels-last on CUDA)."""
+    L = batch["L"].to(device, non_blocking=True)
+    if device.type == "cuda":
+        L = L.contiguous(memory_format=torch.channels_last)
+    return L, batch["ab"].to(device, non_blocking=True)
 
 
-class _Log:
-    """``log.csv``: rows beyond the resumed step are dropped, so the log always matches the weights."""
+def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: Tensor, ab: Tensor,
+               bins: Tensor, weights: Tensor, lr: float,
+               clock: Callable[[str], None] | None = None) -> Tensor:
+    """One optimisation step on a batch; returns the loss (a detached scalar).
 
-    FIELDS = ["step", "loss", "lr", "images_per_s", "seconds"]
-
-    def __init__(self, path: Path, resume_step: int):
-        rows = []
-        if resume_step and path.is_file():
-            with open(path, newline="") as fh:
-                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
-        self.fh = open(path, "w", newline="")
-        self.writer = csv.DictWriter(self.fh, self.FIELDS)
-        self.writer.writeheader()
-        self.writer.writerows(rows)
-
-    def write(self, **row) -> None:
-        self.writer.writerow(row)
-
-    def flush(self) -> None:
-        self.fh.flush()
-
-    def close(self) -> None:
-        self.fh.close()
-
-
-def read_log(folder: str | Path) -> list[dict]:
-    """The rows of a run's ``log.csv`` as dicts of floats."""
-    with open(Path(folder) / LOG, newline="") as fh:
-        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+    ``L (N,1,S,S)`` in 0..100 and ``ab (N,2,S,S)`` in Lab units at full resolution; the targets are
+    taken at the network's 1/4 output resolution (:func:`colorlib.losses.target_ab`). ``bins (Q,2)``,
+    ``weights (Q,)`` the rebalancing weights. Raises :class:`TrainingDiverged` before touching the
+    weights when the loss is not finite. ``clock(phase)``, if given, is called after the forward pass,
+    the loss and the update (the benchmark times the phases of this very function)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with torch.autocast(L.device.type, dtype=torch.bfloat16, enabled=L.device.type == "cuda"):
+        output = net(L, regression=uses_regression(loss))
+    if clock is not None:
+        clock("forward")
+    value = compute_loss(loss, output, target_ab(ab), bins, weights)
+    if clock is not None:
+        clock("loss")
+    if not torch.isfinite(value):
+        raise TrainingDiverged(f"loss became {value.item()}")
+    optimizer.zero_grad(set_to_none=True)
+    value.backward()
+    optimizer.step()
+    if clock is not None:
+        clock("update")
+    return value.detach()
 
 
 def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
@@ -213,11 +199,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
                            gray_threshold=profile.gray_threshold, seed=cfg.seed)
     bins = bins_tensor(device=device)
     model = ColorizationNet(width=profile.width, bins=bins).to(device)
-    regression = uses_regression(cfg.loss)
-    model.model_out.requires_grad_(regression)  # the classification losses never touch the regression head
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=profile.lr, betas=(0.9, 0.99),
-                                 weight_decay=profile.weight_decay)
+    optimizer = build_optimizer(model, profile, cfg.loss)
 
     start = 0
     ckpt_path = folder / CHECKPOINT
@@ -228,8 +210,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         torch.set_rng_state(ckpt["rng"])
         start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
     else:
-        prior = dataset_prior(cfg.data, size=profile.crop, gray_threshold=profile.gray_threshold,
-                              bins=bins.cpu().numpy(), split=cfg.split)[0]
+        prior = training_prior(cfg.data, profile, split=cfg.split, bins=bins.cpu().numpy())[0]
     weights = torch.as_tensor(rebalance_weights(prior, cfg.lam), dtype=torch.float32, device=device)
     info = {**{k: v for k, v in asdict(cfg).items() if k != "resume"}, "profile": profile.name,
             "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
@@ -250,12 +231,10 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         if distributed:
             dist.barrier()
 
-    sampler = StepSampler(len(dataset), profile.batch, cfg.seed, rank, world)
-    loader = DataLoader(dataset, batch_size=profile.batch, sampler=sampler, num_workers=profile.workers,
-                        pin_memory=device.type == "cuda", drop_last=True)
+    loader, sampler = make_loader(dataset, profile, cfg.seed, device, rank, world)
     if rank == 0:
         (folder / CONFIG).write_text(json.dumps(info, indent=1))
-        log = _Log(folder / LOG, start)
+        log = RunLog(folder / LOG, start)
     bar = tqdm(total=total, initial=start, desc=cfg.loss, disable=rank != 0, dynamic_ncols=True)
     step, last = start, time.perf_counter()
     net.train()
@@ -265,22 +244,13 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             dataset.set_epoch(epoch)
             sampler.set_position(epoch, offset)
             for batch in loader:
-                L = batch["L"].to(device, non_blocking=True)
-                ab = target_ab(batch["ab"].to(device, non_blocking=True))
-                if device.type == "cuda":
-                    L = L.contiguous(memory_format=torch.channels_last)
+                L, ab = batch_to(batch, device)
                 lr = learning_rate(profile, step, total)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                    output = net(L, regression=regression)
-                loss = compute_loss(cfg.loss, output, ab, bins, weights)
-                if not torch.isfinite(loss):
+                try:
+                    loss = train_step(net, optimizer, cfg.loss, L, ab, bins, weights, lr)
+                except TrainingDiverged as exc:
                     kept = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path.is_file() else "no checkpoint yet"
-                    raise TrainingDiverged(f"loss became {loss.item()} at step {step + 1}; stopped, {kept}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                    raise TrainingDiverged(f"{exc} at step {step + 1}; stopped, {kept}") from None
                 step += 1
                 now = time.perf_counter()
                 ips = profile.batch * world / max(now - last, 1e-9)

@@ -19,11 +19,11 @@ import torch
 
 from .losses import compute_loss, target_ab, uses_regression
 from .profiles import get_profile, with_overrides
-from .train import FINAL, TrainConfig, load_model, train
+from .runs import FINAL, load_model
+from .train import TrainConfig, train
 
 TRIALS = "trials.jsonl"
 TUNING = "tuning"  # the trials behind a runs folder's profile live in RUNS/tuning/
-SCORES = ("auc_raw", "auc_rebal", "auc_classbal", "top1", "colorfulness", "psnr")
 
 
 def trial_name(overrides: dict) -> str:
@@ -48,7 +48,7 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
     """Train ``loss`` on ``fit`` with ``base`` + ``overrides``; score on ``tune``; append to ``trials.jsonl``.
 
     A trial whose run already exists is scored again, not retrained (delete its folder to retrain)."""
-    from .evaluate import evaluate
+    from .evaluate import COLUMNS, evaluate
 
     changed = with_overrides(get_profile(base), overrides)  # a bad override fails here, before any work
     overrides = {k: getattr(changed, k) for k in (overrides or {})}  # typed values: "3e-4" -> 0.0003
@@ -59,10 +59,11 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
                             resume=True, command=["colorlib", "tune", "--loss", loss, "--base", base,
                                                   *[f"--set={k}={v}" for k, v in overrides.items()]]))
     wall = time.time() - start
-    rows, es, _ = evaluate(folder, data, base, classifier, ci=False, return_predictions=True, split="tune")
+    scored = evaluate(folder, data, base, classifier, ci=False, split="tune")
+    tune_set = scored.eval_set
     result = {"trial": name, "loss": loss, "base": base, "overrides": overrides, "seconds": round(wall),
-              "tune_photos": len(es.L), "tune_loss": held_out_loss(run, loss, es.L, es.ab),
-              "scores": {r["method"]: {k: round(r[k], 2) for k in SCORES} for r in rows}}
+              "tune_photos": len(tune_set.L), "tune_loss": held_out_loss(run, loss, tune_set.L, tune_set.ab),
+              "scores": {r["method"]: {c.key: round(r[c.key], 2) for c in COLUMNS} for r in scored.rows}}
     with open(Path(out) / TRIALS, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(result) + "\n")
     return result

@@ -32,7 +32,7 @@ def test_random_baseline_never_uses_the_same_image():
 
 
 def test_ground_truth_is_100_and_gray_is_below_on_real_photos(nips17):
-    rows = {r["method"]: r for r in evaluate(None, str(nips17), "smoke", limit=48, ci=False)}
+    rows = {r["method"]: r for r in evaluate(None, str(nips17), "smoke", limit=48, ci=False).rows}
     gt, gray = rows["ground-truth"], rows["gray"]
     assert [gt["auc_raw"], gt["auc_rebal"], gt["auc_classbal"]] == pytest.approx([100.0] * 3)
     assert gray["auc_raw"] < gt["auc_raw"] and gray["auc_rebal"] < gray["auc_raw"]

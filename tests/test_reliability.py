@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from colorlib.data import load_rgb, scan
-from colorlib.train import TrainConfig, load_checkpoint, run_dir, validate
+from colorlib.runs import load_checkpoint, run_dir
+from colorlib.train import TrainConfig, validate
 
 from .conftest import write_photo
 

@@ -11,7 +11,8 @@ import torch
 
 from colorlib.losses import LOSSES
 from colorlib.paths import SHARED_DATA
-from colorlib.train import TrainConfig, TrainingDiverged, load_checkpoint, read_log, train
+from colorlib.runs import load_checkpoint, read_log
+from colorlib.train import TrainConfig, TrainingDiverged, train
 
 
 @pytest.mark.parametrize("loss", LOSSES)

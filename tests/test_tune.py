@@ -6,7 +6,7 @@ import pytest
 
 from colorlib.data import find_images, in_split
 from colorlib.profiles import get_profile, with_overrides
-from colorlib.train import load_checkpoint
+from colorlib.runs import load_checkpoint
 from colorlib.tune import read_trials, run_trial
 
 

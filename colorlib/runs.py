@@ -1,0 +1,116 @@
+"""Run folders: one home for what a training run writes and how it is read back (chapters 5–7).
+
+A run of loss NAME lives in ``RUNS/NAME/``:
+
+* ``config.json``   everything that defines the run (profile, data, seed, command);
+* ``log.csv``       step, loss, learning rate, images/s, wall-clock seconds;
+* ``checkpoint.pt`` model + optimizer + step + RNG + config + bins + prior + weights, written atomically
+  every ``checkpoint_every`` steps, at the end, and on Ctrl-C;
+* ``model.pt``      the final weights in fp16 with what evaluation needs: ``bins (Q,2)``, ``prior (Q,)``
+  (the smoothed training prior, :func:`colorlib.rebalance.training_prior`), ``weights (Q,)`` (the
+  λ-rebalancing weights the loss used) and ``config``.
+
+Every file loads with ``torch.load(weights_only=True)``: a pickle that would run code is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import torch
+
+from .losses import LOSSES, check_loss
+from .model import ColorizationNet
+
+CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config.json"
+LOG_FIELDS = ["step", "loss", "lr", "images_per_s", "seconds"]
+
+
+def run_dir(out: str | Path, loss: str) -> Path:
+    """The folder of one loss's run inside a runs folder (the loss name is checked first)."""
+    return Path(out) / check_loss(loss)
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``: a kill at
+    any moment leaves either the old file or the new one, never a torn one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint or final model with ``weights_only=True``; a file that would run code is refused."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"{path}: refused to load (not a plain-tensor checkpoint: {type(exc).__name__})") from None
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[ColorizationNet, dict]:
+    """A trained network from ``model.pt`` or ``checkpoint.pt``, in eval mode, with its saved info."""
+    ckpt = load_checkpoint(path)
+    cfg = ckpt["config"]
+    model = ColorizationNet(width=cfg["profile_settings"]["width"], bins=ckpt["bins"])
+    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+    return model.to(device).eval(), ckpt
+
+
+def find_runs(runs: str | Path | None) -> dict[str, Path]:
+    """{loss: model.pt} for every loss trained under ``runs`` (in the canonical order of :data:`LOSSES`)."""
+    if runs is None:
+        return {}
+    return {loss: Path(runs) / loss / FINAL for loss in LOSSES if (Path(runs) / loss / FINAL).is_file()}
+
+
+def load_runs(runs: str | Path | None) -> dict[str, tuple[ColorizationNet, dict]]:
+    """{loss: (network, saved info)} for every trained loss under ``runs``; each model is read once."""
+    return {loss: load_model(path) for loss, path in find_runs(runs).items()}
+
+
+def run_eval_size(info: dict) -> int:
+    """The evaluation size (pixels) of a trained run, from its saved info."""
+    return int(info["config"]["profile_settings"]["eval_size"])
+
+
+def eval_size_of(loaded: dict[str, tuple[ColorizationNet, dict]], default: int) -> int:
+    """The evaluation size shared by loaded runs (the first run's), or ``default`` when none is loaded,
+    so that every row of a table is scored at one size."""
+    return run_eval_size(next(iter(loaded.values()))[1]) if loaded else default
+
+
+class RunLog:
+    """``log.csv``: rows beyond the resumed step are dropped, so the log always matches the weights."""
+
+    def __init__(self, path: Path, resume_step: int):
+        rows = []
+        if resume_step and path.is_file():
+            with open(path, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+        self.fh = open(path, "w", newline="")
+        self.writer = csv.DictWriter(self.fh, LOG_FIELDS)
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+
+    def write(self, **row) -> None:
+        self.writer.writerow(row)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def read_log(folder: str | Path) -> list[dict]:
+    """The rows of a run's ``log.csv`` as dicts of floats."""
+    with open(Path(folder) / LOG, newline="") as fh:
+        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
