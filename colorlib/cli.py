@@ -107,14 +107,14 @@ def cmd_colorize(args: argparse.Namespace) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .download import fetch_dataset
+    from .download import fetch
 
-    print(fetch_dataset(args.name, args.root))
+    print(fetch(args.name, args.root))
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .paths import RUNS
-    from .quantize import RULES
+    from .quantize import DEFAULT_RULE, RULES
     from .rebalance import DEFAULT_LAMBDA, DEFAULT_PRIOR_SIGMA
 
     parser = argparse.ArgumentParser(prog="colorlib", description="Colorful Image Colorization, the library.")
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bins", help="the quantized in-gamut ab bins")
     p.add_argument("--grid", type=float, default=10)
-    p.add_argument("--rule", choices=RULES, default="margin")
+    p.add_argument("--rule", choices=RULES, default=DEFAULT_RULE)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bins)
 
@@ -180,14 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("colorize", help="colorize photos at their own resolution with a trained model")
     p.add_argument("images", nargs="+", help="image files or folders")
-    p.add_argument("--checkpoint", required=True, help="a model.pt or checkpoint.pt")
+    p.add_argument("--checkpoint", required=True,
+                   help="a model.pt or checkpoint.pt, or zhang-eccv16 (Zhang's released weights, once downloaded)")
     p.add_argument("--out", required=True, help="output folder (PNG)")
     p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
     p.set_defaults(func=cmd_colorize)
 
-    p = sub.add_parser("download", help="download a public dataset (needs internet)")
-    p.add_argument("name")
-    p.add_argument("--root", default="data")
+    p = sub.add_parser("download", help="download a public dataset or pretrained weights (needs internet)")
+    p.add_argument("name", help="imagenette-160 (dataset), zhang-eccv16 or vgg16 (weights)")
+    p.add_argument("--root", help="folder (default: data/ for datasets, PyTorch's hub cache for weights)")
     p.set_defaults(func=cmd_download)
     return parser
 

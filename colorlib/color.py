@@ -29,6 +29,7 @@ _EPSILON = 0.008856
 _KAPPA_SLOPE = 7.787
 # Linear-RGB slack for "in gamut": the rounded matrix puts Lab white at linear RGB 1.00002.
 GAMUT_TOL = 1e-4
+AB_SCALE = 110.0  # ab / 110 lies in about [-1, 1]: the scale of both regression heads and the l2 loss
 
 
 def _channel_dim(x: Tensor) -> int:

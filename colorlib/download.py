@@ -1,12 +1,19 @@
-"""Download a public dataset for users with internet: progress bar, checksum, extraction.
+"""Downloads for users with internet: public datasets and pretrained weights, with a progress bar and a
+checksum (and extraction for archives).
 
-Nothing in the tests or the book downloads: the tests exercise this code on an archive they build
+Weights go where PyTorch's own hub cache keeps them (``$TORCH_HOME/hub/checkpoints``, by default
+``~/.cache/torch/hub/checkpoints``), so a file fetched by Zhang's demo or by torchvision is found too.
+They are verified the torch-hub way: the hex digits after the last ``-`` of the file name are the start
+of its SHA-256.
+
+Nothing in the tests or the book downloads: the tests exercise this code on files they build
 themselves and serve with a ``file://`` URL.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
 import urllib.request
@@ -35,6 +42,60 @@ DATASETS = {
 }
 
 
+@dataclass(frozen=True)
+class RemoteWeights:
+    name: str
+    url: str
+    env: str  # an environment variable that may point at the file instead
+    about: str
+
+    @property
+    def file(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def sha256_prefix(self) -> str:
+        """The torch-hub convention: ``name-<first hex digits of the SHA-256>.pth``."""
+        return Path(self.file).stem.rsplit("-", 1)[-1]
+
+
+WEIGHTS = {
+    "zhang-eccv16": RemoteWeights(
+        "zhang-eccv16",
+        "https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth",
+        "COLORLIB_ZHANG",
+        "Zhang, Isola & Efros (ECCV 2016), the released colorization network (PyTorch port), ~129 MB",
+    ),
+    "vgg16": RemoteWeights(
+        "vgg16",
+        "https://download.pytorch.org/models/vgg16-397923af.pth",
+        "COLORLIB_VGG16",
+        "torchvision's ImageNet VGG-16 (the seed's classifier), ~528 MB",
+    ),
+}
+
+
+def weights_dir() -> Path:
+    """PyTorch's hub cache for weights: ``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch``)."""
+    return Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
+
+
+def find_weights(name: str) -> Path | None:
+    """The local file of :data:`WEIGHTS` entry ``name``: ``$ENV`` if set, else the hub cache; None if absent."""
+    entry = WEIGHTS[name]
+    for candidate in (os.environ.get(entry.env), weights_dir() / entry.file):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def fetch_weights(name: str, folder: str | Path | None = None) -> Path:
+    """Download :data:`WEIGHTS` entry ``name`` into ``folder`` (default :func:`weights_dir`), verified by
+    the SHA-256 prefix in its name; returns the file."""
+    entry = WEIGHTS[name]
+    return download(entry.url, folder or weights_dir(), entry.sha256_prefix, extract=False)
+
+
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -60,13 +121,14 @@ def _safe_extract(archive: Path, dest: Path) -> None:
 def download(url: str, dest: str | Path, sha256: str | None = None, extract: bool = True) -> Path:
     """Fetch ``url`` into folder ``dest`` with a progress bar, check its SHA-256, extract archives.
 
+    ``sha256`` is the whole hex digest or its start (torch hub names files by the first 8 digits).
     Returns the folder (or the file when ``extract`` is False). A checksum mismatch deletes the
     download and raises ``ValueError``. An existing, verified file is not fetched again.
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / url.rstrip("/").rsplit("/", 1)[-1]
-    if not (target.is_file() and sha256 and sha256_of(target) == sha256):
+    if not (target.is_file() and sha256 and sha256_of(target).startswith(sha256)):
         partial = target.with_name(target.name + ".part")
         with urllib.request.urlopen(url) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -76,7 +138,7 @@ def download(url: str, dest: str | Path, sha256: str | None = None, extract: boo
                     bar.update(len(block))
         partial.replace(target)
     digest = sha256_of(target)
-    if sha256 and digest != sha256:
+    if sha256 and not digest.startswith(sha256):
         target.unlink()
         raise ValueError(f"{target.name}: SHA-256 {digest} does not match the expected {sha256}")
     if sha256 is None:
@@ -90,9 +152,11 @@ def download(url: str, dest: str | Path, sha256: str | None = None, extract: boo
     return out_dir
 
 
-def fetch_dataset(name: str, root: str | Path) -> Path:
-    """Download one of :data:`DATASETS` under ``root``; returns the extracted folder."""
+def fetch(name: str, root: str | Path | None = None) -> Path:
+    """Download a dataset (under ``root``) or weights (into ``root``, default the hub cache) by name."""
+    if name in WEIGHTS:
+        return fetch_weights(name, root)
     if name not in DATASETS:
-        raise ValueError(f"dataset: unknown value {name!r}; allowed: {', '.join(DATASETS)}")
+        raise ValueError(f"download: unknown name {name!r}; allowed: {', '.join([*DATASETS, *WEIGHTS])}")
     ds = DATASETS[name]
-    return download(ds.url, root, ds.sha256)
+    return download(ds.url, root or "data", ds.sha256)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab
 from .data import ColorDataset, load_rgb, report_skip, rgb_to_tensor
+from .download import find_weights
 from .encode import DEFAULT_T
 from .losses import uses_regression
 from .metrics import (
@@ -35,7 +36,7 @@ from .metrics import (
     psnr,
     true_bins,
 )
-from .model import ColorizationNet
+from .model import ColorizationNet, load_official
 from .paths import resolve_data, runs_for
 from .profiles import get_profile
 from .quantize import gamut_bins
@@ -43,6 +44,15 @@ from .rebalance import training_prior
 from .runs import eval_size_of, load_model, load_runs, run_eval_size
 
 BASELINES = ("ground-truth", "gray", "random")
+REFERENCE = "zhang-eccv16"  # Zhang et al.'s released weights: a row wherever the file is present
+METHOD_LABELS = {REFERENCE: "Zhang et al. 2016 (released weights)"}
+
+
+def load_reference() -> ColorizationNet | None:
+    """Zhang et al.'s released network (``colorlib download zhang-eccv16`` or ``$COLORLIB_ZHANG``), in
+    eval mode with the exact 313 bins; None when the file is not on this machine."""
+    path = find_weights(REFERENCE)
+    return None if path is None else load_official(path).eval()
 
 
 @dataclass
@@ -65,10 +75,15 @@ def load_eval_set(data: str | None, size: int, limit: int | None = None, split: 
                    torch.tensor([it["label"] for it in items]), [dataset.items[i].name for i in range(n)])
 
 
-def predict(model: ColorizationNet, loss: str, L: Tensor, batch: int = 16, T: float = DEFAULT_T) -> Tensor:
-    """ab ``(N,2,S,S)`` for every image, in batches."""
-    out = [model.colorize_ab(chunk, T=T, regression=uses_regression(loss)) for chunk in L.split(batch)]
-    return torch.cat(out)
+def decoder_for(loss: str) -> str:
+    """How a model trained with ``loss`` paints: the ``l2`` head, else Zhang's annealed mean."""
+    return "regression" if uses_regression(loss) else "annealed-mean"
+
+
+def predict(model: ColorizationNet, decoder: str, L: Tensor, batch: int = 16, T: float = DEFAULT_T) -> Tensor:
+    """ab ``(N,2,S,S)`` for every image ``L (N,1,S,S)``, in batches (``decoder``: see
+    :meth:`ColorizationNet.colorize_ab`)."""
+    return torch.cat([model.colorize_ab(chunk, T=T, decoder=decoder) for chunk in L.split(batch)])
 
 
 def random_baseline(ab: Tensor, seed: int = 0) -> Tensor:
@@ -187,10 +202,13 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
         targets, kind = clf.predict(rgb_true), "agreement with ground-truth prediction"
     predictions = {"ground-truth": eval_set.ab, "gray": torch.zeros_like(eval_set.ab),
                    "random": random_baseline(eval_set.ab)}
+    reference = load_reference()
+    if reference is not None:  # scored as the paper scores it: annealed mean, T = 0.38
+        predictions[REFERENCE] = predict(reference, "annealed-mean", eval_set.L)
     rows = []
-    for method in tqdm(list(BASELINES) + list(loaded), desc="evaluating"):
+    for method in tqdm([*BASELINES, *loaded, *([REFERENCE] if reference is not None else [])], desc="evaluating"):
         if method not in predictions:
-            predictions[method] = predict(loaded[method][0], method, eval_set.L)
+            predictions[method] = predict(loaded[method][0], decoder_for(method), eval_set.L)
         per_image = score(predictions[method], eval_set, weights, bins, clf.predict, targets)
         rows.append(summarize(method, per_image, clf.name, kind, ci))
     return Evaluation(rows, eval_set, predictions, prior)
@@ -199,7 +217,7 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
 # --- colorize any photo -------------------------------------------------------------------------
 
 
-def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, regression: bool = False) -> np.ndarray:
+def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: str = "annealed-mean") -> np.ndarray:
     """Colorize a photo ``(H,W,3)`` uint8 at its own resolution: predict ab from a copy resized so the
     shorter side is ``size`` (rounded to multiples of 8), upsample ab, recombine with the original L."""
     x = rgb_to_tensor(rgb)[None]
@@ -208,10 +226,23 @@ def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, regressio
     scale = size / min(h, w)
     small = (max(8, round(h * scale / 8) * 8), max(8, round(w * scale / 8) * 8))
     L_small = F.interpolate(L_full, size=small, mode="bilinear", align_corners=False, antialias=True)
-    ab = model.colorize_ab(L_small, regression=regression)
+    ab = model.colorize_ab(L_small, decoder=decoder)
     ab_full = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
     out = lab_to_rgb(join_lab(L_full, ab_full))[0]
     return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def load_colorizer(checkpoint: str, size: int | None = None) -> tuple[ColorizationNet, str, int]:
+    """(network, decoder, prediction size) for a ``model.pt``/``checkpoint.pt`` or for ``zhang-eccv16``
+    (decoded as his demo does, at 256 px, unless ``size`` is given)."""
+    if checkpoint == REFERENCE:
+        model = load_reference()
+        if model is None:
+            raise FileNotFoundError(f"{REFERENCE}: the released weights are not on this machine; run "
+                                    f"`colorlib download {REFERENCE}` or set COLORLIB_ZHANG")
+        return model, "softmax-head", size or 256
+    model, info = load_model(checkpoint)
+    return model, decoder_for(info["config"]["loss"]), size or run_eval_size(info)
 
 
 def colorize_files(files: list[str], checkpoint: str, out: str, size: int | None = None) -> int:
@@ -221,9 +252,7 @@ def colorize_files(files: list[str], checkpoint: str, out: str, size: int | None
 
     from .data import find_images
 
-    model, info = load_model(checkpoint)
-    regression = uses_regression(info["config"]["loss"])
-    size = size or run_eval_size(info)
+    model, decoder, size = load_colorizer(checkpoint, size)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -234,7 +263,7 @@ def colorize_files(files: list[str], checkpoint: str, out: str, size: int | None
     for path in tqdm(paths, desc="colorizing", disable=len(paths) < 2):
         try:
             rgb = load_rgb(path)
-            Image.fromarray(colorize_photo(model, rgb, size, regression)).save(out_dir / f"{path.stem}.png")
+            Image.fromarray(colorize_photo(model, rgb, size, decoder)).save(out_dir / f"{path.stem}.png")
         except Exception as exc:
             failed += 1
             report_skip(path, f"{type(exc).__name__}: {exc}".splitlines()[0])

@@ -4,13 +4,18 @@ All take the network's output (predicted ab ``(N,2,h,w)`` for ``l2``, class logi
 otherwise) and the ground-truth ab at the same resolution ``(N,2,h,w)`` (Lab units), and return a
 scalar: the mean over pixels.
 
-``l2``           regression: ½‖ab − âb‖² with âb from the regression head (Lab units²).
+``l2``           regression: ½‖(ab − âb)/110‖² with âb from the network's own ab head (Zhang's L2
+                 baseline regresses ab directly from the last features). Measured in ab/110, so that
+                 the gradient at the output, (âb − ab)/110 per channel, is of the order of the
+                 cross-entropy's p − y: Adam's coupled weight decay then has a comparable relative
+                 strength for every loss (in Lab units² the loss, and its gradients, were ~70× larger).
 ``class``        cross-entropy on soft 5-NN targets, no rebalancing.
 ``full-soft``    the same, each pixel weighted by w[argmax target] (seed eq. 1, Zhang eq. 2).
 ``full-onehot``  cross-entropy on the nearest bin only, weighted the same way.
 
 Zhang et al. also describe rebalancing applied to the gradient only; that variant is not implemented.
-Because Σ p̃·w = 1, the expected pixel weight is 1 and the rebalanced losses keep the scale of ``class``.
+Σ p̃·w = 1 makes the expected pixel weight 1 *under the smoothed prior* p̃; on real training pixels it is
+lower (chapter 3 measures it), because smoothing moves mass from the common gray bins to rare ones.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .color import AB_SCALE
 from .encode import nearest_bins, soft_encode_sparse
 
 LOSSES = ("l2", "class", "full-soft", "full-onehot")
@@ -31,9 +37,30 @@ def check_loss(name: str) -> str:
     return name
 
 
-def target_ab(ab: Tensor, factor: int = 4) -> Tensor:
-    """Ground-truth ab at the network's output resolution (mean over factor×factor blocks)."""
-    return F.avg_pool2d(ab, factor) if factor > 1 else ab
+TARGET_SAMPLING = ("subsample", "average")
+
+
+def target_ab(ab: Tensor, factor: int = 4, sampling: str = "subsample") -> Tensor:
+    """Ground-truth ab ``(N,2,H,W)`` at the network's output resolution ``(N,2,H/factor,W/factor)``.
+
+    ``subsample`` keeps every ``factor``-th pixel, as Zhang's training net does (a stride-4 sampling of
+    the ab data): each target is a real pixel colour. ``average`` takes the mean of each factor×factor
+    block, which mixes the colours at an edge into a duller one (chapter 3 compares the two)."""
+    if sampling not in TARGET_SAMPLING:
+        raise ValueError(f"sampling: unknown value {sampling!r}; allowed: {', '.join(TARGET_SAMPLING)}")
+    if factor == 1:
+        return ab
+    return ab[..., ::factor, ::factor] if sampling == "subsample" else F.avg_pool2d(ab, factor)
+
+
+def target_statistics(ab: Tensor, bins: Tensor, weights: Tensor, sampling: str = "subsample") -> dict[str, float]:
+    """What the loss sees of full-resolution ab ``(N,2,H,W)`` (Lab units) under one target ``sampling``:
+    the targets' mean chroma √(a² + b²) in Lab units, and their mean rebalancing weight w[nearest bin]
+    for weights ``(Q,)``."""
+    targets = target_ab(ab, sampling=sampling)
+    nearest = nearest_bins(targets.float(), bins, k=1)[1][:, 0]
+    return {"mean_chroma": float(torch.linalg.vector_norm(targets, dim=1).mean()),
+            "mean_weight": float(weights[nearest].mean())}
 
 
 def soft_cross_entropy(logits: Tensor, idx: Tensor, w: Tensor, pixel_weight: Tensor | None = None) -> Tensor:
@@ -56,7 +83,7 @@ def uses_regression(name: str) -> bool:
 def compute_loss(name: str, output: Tensor, ab: Tensor, bins: Tensor, weights: Tensor | None = None) -> Tensor:
     """The named loss of the network's ``output``. ``weights (Q,)`` are needed by the rebalanced losses."""
     if uses_regression(name):
-        return 0.5 * ((output.float() - ab) ** 2).sum(1).mean()
+        return 0.5 * (((output.float() - ab) / AB_SCALE) ** 2).sum(1).mean()
     logits = output
     if name in REBALANCED and weights is None:
         raise ValueError(f"loss {name!r} needs rebalancing weights")

@@ -96,3 +96,31 @@ def bootstrap_ci(per_item: np.ndarray, statistic, n: int = 1000, seed: int = 0, 
     values = [statistic(per_item[rng.integers(0, m, m)]) for _ in range(n)]
     lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)
+
+
+def paired_bootstrap(n_items: int, statistic_a, statistic_b, n: int = 1000, seed: int = 0,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """Paired percentile bootstrap of a difference between two methods scored on the **same** items.
+
+    Each resample draws ``n_items`` item indices with replacement; both statistics are computed on that
+    same resample (``statistic_a(indices)``, ``statistic_b(indices)``) and their difference kept. Returns
+    (difference on all items, low, high) of the ``level`` interval. Pairing removes the variation that
+    comes from which photos happen to be drawn, which both methods share."""
+    rng = np.random.default_rng(seed)
+    everything = np.arange(n_items)
+    diffs = []
+    for _ in range(n):
+        resample = rng.integers(0, n_items, n_items)
+        diffs.append(statistic_a(resample) - statistic_b(resample))
+    lo, hi = np.percentile(diffs, [50 * (1 - level), 50 * (1 + level)])
+    return float(statistic_a(everything) - statistic_b(everything)), float(lo), float(hi)
+
+
+def verdict(low: float, high: float, expected_sign: int) -> str:
+    """``holds`` when the whole interval of a difference has the expected sign (+1 or −1), ``reversed``
+    when it has the opposite sign, else ``undecided``."""
+    if expected_sign * low > 0 and expected_sign * high > 0:
+        return "holds"
+    if expected_sign * low < 0 and expected_sign * high < 0:
+        return "reversed"
+    return "undecided"

@@ -6,8 +6,16 @@ losing resolution, and block 8 upsamples once (to 1/4) before a 1×1 convolution
 logits. At ``width=1`` the layout and parameter names are those of the released PyTorch model
 (``model1.0.weight`` … ``model8.6.bias``, ``model_out.weight``), so its weights load directly.
 
+Two regression heads, for two different purposes:
+
+* ``model_out`` is the released model's head: a 1×1 convolution over the *softmax* of the 313 logits,
+  ab = 110 · model_out(softmax(z)). In the released weights it is a fixed table (each bin's centre / 110),
+  so it decodes the distribution's plain mean: what Zhang's own demo shows. It is never trained here.
+* ``ab_head`` is the ``l2`` loss's head, as Zhang's L2 baseline: a 1×1 convolution from the block-8
+  features (before the 313-way classifier) straight to 2 channels, ab = 110 · ab_head(features).
+
 Units: the input ``L`` is in 0..100 and is normalised inside as (L − 50)/100; ab outputs are in Lab
-units (the regression head scales by 110, as the released model does).
+units (both heads work in ab/110 and scale by 110, as the released model does).
 """
 
 from __future__ import annotations
@@ -18,14 +26,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .color import AB_SCALE
 from .encode import DEFAULT_T, annealed_mean
 from .quantize import bins_tensor
 
-L_CENTER, L_SCALE, AB_SCALE = 50.0, 100.0, 110.0
+L_CENTER, L_SCALE = 50.0, 100.0
 # (input, output, number of convs, stride of the last conv, dilation) for blocks 1–7
 _BLOCKS = [(1, 64, 2, 2, 1), (64, 128, 2, 2, 1), (128, 256, 3, 2, 1), (256, 512, 3, 1, 1),
            (512, 512, 3, 1, 2), (512, 512, 3, 1, 2), (512, 512, 3, 1, 1)]
-OFFICIAL_PARAMETERS = 32_236_011  # the released colorization_release_v2 model, width 1
+OFFICIAL_PARAMETERS = 32_236_011  # the released colorization_release_v2 model, width 1 (without ab_head)
+DECODERS = ("annealed-mean", "regression", "softmax-head")
 
 
 def _ch(c: int, width: float) -> int:
@@ -55,30 +65,45 @@ class ColorizationNet(nn.Module):
             nn.Conv2d(c8, c8, 3, 1, 1), nn.ReLU(True),
             nn.Conv2d(c8, q, 1, 1, 0),
         )
-        # Regression head of the released model: expected ab under the softmax, learned, /110.
+        # The released model's head over the softmax (a fixed table in the released weights; see above).
         self.model_out = nn.Conv2d(q, 2, 1, bias=False)
+        # The l2 loss's head: ab/110 regressed directly from the block-8 features.
+        self.ab_head = nn.Conv2d(c8, 2, 1)
         self.register_buffer("bins", bins_tensor() if bins is None else bins.float(), persistent=False)
         if len(self.bins) != q:
             raise ValueError(f"{len(self.bins)} bins for a network with q={q} outputs")
 
-    def forward(self, L: Tensor, regression: bool = False) -> Tensor:
-        """Class logits ``(N,Q,H/4,W/4)``, or with ``regression=True`` the regression head's ab
-        ``(N,2,H/4,W/4)`` (inside ``forward`` so that DDP synchronises its gradients too)."""
+    def features(self, L: Tensor) -> Tensor:
+        """Block-8 features ``(N,C8,H/4,W/4)``: everything before the 313-way classifier."""
         x = (L - L_CENTER) / L_SCALE
-        for i in range(1, 9):
+        for i in range(1, 8):
             x = getattr(self, f"model{i}")(x)
-        return self.regress_ab(x) if regression else x
+        return self.model8[:-1](x)
 
-    def regress_ab(self, logits: Tensor) -> Tensor:
-        """The regression head: ``110 · model_out(softmax(logits))``, ab in Lab units at 1/4 resolution."""
+    def forward(self, L: Tensor, regression: bool = False) -> Tensor:
+        """Class logits ``(N,Q,H/4,W/4)``, or with ``regression=True`` the ``l2`` head's ab
+        ``(N,2,H/4,W/4)`` in Lab units (inside ``forward`` so that DDP synchronises its gradients too)."""
+        x = self.features(L)
+        return AB_SCALE * self.ab_head(x) if regression else self.model8[-1](x)
+
+    def softmax_head_ab(self, logits: Tensor) -> Tensor:
+        """The released model's decoding: ``110 · model_out(softmax(logits))``, ab at 1/4 resolution."""
         return AB_SCALE * self.model_out(torch.softmax(logits, dim=1))
 
     @torch.no_grad()
-    def colorize_ab(self, L: Tensor, T: float = DEFAULT_T, regression: bool = False) -> Tensor:
-        """ab ``(N,2,H,W)`` at the input's resolution: the annealed mean (or the regression head),
-        upsampled bilinearly from 1/4 resolution."""
-        logits = self(L)
-        ab = self.regress_ab(logits) if regression else annealed_mean(logits.float(), self.bins, T)
+    def colorize_ab(self, L: Tensor, T: float = DEFAULT_T, decoder: str = "annealed-mean") -> Tensor:
+        """ab ``(N,2,H,W)`` at the input's resolution, upsampled bilinearly from 1/4 resolution.
+
+        ``decoder``: ``annealed-mean`` (Zhang's, temperature ``T``), ``regression`` (the ``l2`` head) or
+        ``softmax-head`` (the released model's ``model_out``, as in Zhang's demo)."""
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder: unknown value {decoder!r}; allowed: {', '.join(DECODERS)}")
+        if decoder == "regression":
+            ab = self(L, regression=True)
+        elif decoder == "softmax-head":
+            ab = self.softmax_head_ab(self(L))
+        else:
+            ab = annealed_mean(self(L).float(), self.bins, T)
         return F.interpolate(ab.float(), size=L.shape[-2:], mode="bilinear", align_corners=False)
 
 
@@ -90,13 +115,13 @@ def load_official(path: str | Path, model: ColorizationNet | None = None) -> Col
     """Load the released ECCV16 weights (``colorization_release_v2-9b330a0b.pth``, which users download
     themselves) into a width-1 network. The file is read with ``weights_only=True``.
 
-    BatchNorm ``num_batches_tracked`` counters may be absent from the file; any other missing or
-    unexpected key is an error.
+    BatchNorm ``num_batches_tracked`` counters may be absent from the file, and so is our ``l2`` head
+    (``ab_head``, which the released model does not have); any other missing or unexpected key is an error.
     """
     model = model or ColorizationNet(width=1.0)
     state = torch.load(path, map_location="cpu", weights_only=True)
     result = model.load_state_dict(state, strict=False)
-    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    missing = [k for k in result.missing_keys if not (k.endswith("num_batches_tracked") or k.startswith("ab_head."))]
     if missing or result.unexpected_keys:
         raise ValueError(f"{Path(path).name}: missing keys {missing[:5]}, unexpected keys {result.unexpected_keys[:5]}")
     return model

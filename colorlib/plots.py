@@ -75,7 +75,9 @@ def margin_curve_figure(grid: float = 10) -> Figure:
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(margins, q, color="C0")
     ax.axhline(313, color="C3", ls="--", lw=1, label="Zhang et al.: Q = 313")
-    ax.axvline(1.11 * grid, color="k", ls=":", lw=1, label=f"default margin {1.11 * grid:.1f}")
+    if len(d) > 313:
+        ax.axvspan(d[312], d[313], color="C3", alpha=0.25, label=f"Q = 313 for margins in [{d[312]:.2f}, {d[313]:.2f})")
+    ax.axvline(1.11 * grid, color="k", ls=":", lw=1, label=f"margin rule's default {1.11 * grid:.1f}")
     ax.set_xlabel("margin: L∞ distance from the bin centre to the sRGB gamut (Lab units)")
     ax.set_ylabel("number of bins Q")
     ax.set_title(f"How many bins count as 'in gamut' (grid {grid:g})")

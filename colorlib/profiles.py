@@ -17,10 +17,11 @@ class Profile:
     batch: int
     steps: int
     lr: float
-    lr_final: float  # cosine decay from lr to lr_final
+    lr_final: float  # the cosine schedule decays from lr to lr_final
     checkpoint_every: int  # steps
     workers: int  # DataLoader worker processes
     gray_threshold: float = 5.0  # mean chroma (0..255) below which a photo is skipped for training
+    schedule: str = "cosine"  # learning rate: "cosine" (lr -> lr_final) or "constant" (lr, as the seed)
     weight_decay: float = 1e-3  # Adam's (coupled) L2 penalty, as in Zhang et al.'s solver
     eval_limit: int | None = None  # evaluate only the first N validation photos (None: all)
     bench_photos: int = 8  # photos per encoding benchmark in chapter 2
@@ -56,7 +57,8 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-TUNABLE = ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay")
+SCHEDULES = ("cosine", "constant")
+TUNABLE = ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule")
 
 
 def with_overrides(profile: Profile, overrides: dict[str, float | int | str] | None) -> Profile:
@@ -68,6 +70,8 @@ def with_overrides(profile: Profile, overrides: dict[str, float | int | str] | N
     for key, value in overrides.items():
         if key not in TUNABLE:
             raise ValueError(f"override: cannot tune {key!r}; allowed: {', '.join(TUNABLE)}")
+        if key == "schedule" and value not in SCHEDULES:
+            raise ValueError(f"override: schedule={value!r}; allowed: {', '.join(SCHEDULES)}")
         kind = type(getattr(profile, key))  # int or float, as the profile defines it
         try:
             changed[key] = kind(value)

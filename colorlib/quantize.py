@@ -17,13 +17,22 @@ coarsely) and ask, per rule, which lattice points ``(k·grid, m·grid)`` to keep
                 gives 322, the count the seed reported.
 ``"margin"``    the bin centre lies within L∞ distance ``margin`` (Lab units) of the gamut, i.e. the
                 square of half-side ``margin`` around the centre touches a displayable colour.
-                For grid 10, every margin in [11.04, 11.22) gives exactly Zhang's Q = 313. We use
-                margin = 11.1 (1.11 grid steps) as the default rule. This margin is fitted to match
-                Zhang's count, not derived from the paper; chapter 2 plots Q against it.
+                For grid 10, every margin in [11.04, 11.22) gives Zhang's count, Q = 313; margin =
+                11.1 (1.11 grid steps) is the default. The margin is fitted to the count, not derived
+                from the paper; chapter 2 plots Q against it.
+``"zhang"``     (the default) the 313 bins of the table Zhang et al. released with their model
+                (``pts_in_hull.npy``). It is the ``margin`` set with three bins exchanged: the released
+                table has (40, 90), (100, −10) and (100, 0), which lie 11.4–13.0 Lab units (L∞) outside
+                the gamut, and lacks (−60, 100), (−20, −60) and (20, −90), which lie 10.6–11.04 away. No
+                rule we tried gives it exactly; the exchange is written out below and checked against
+                the SHA-256 of the released set (:data:`ZHANG_BINS_SHA256`). Class indices follow the
+                released order (sorted by a, then b), so released weights decode to the right colours.
+                At other grid sizes there is no released table, and the rule is ``margin``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -32,8 +41,13 @@ from scipy.spatial import cKDTree
 
 from .color import in_gamut, rgb_to_lab
 
-RULES = ("margin", "center", "nearest", "knn")
-DEFAULT_RULE = "margin"
+RULES = ("zhang", "margin", "center", "nearest", "knn")
+DEFAULT_RULE = "zhang"
+# Zhang's released table = the margin set at grid 10, plus three bins, minus three (see the docstring).
+ZHANG_ADDED = ((40, 90), (100, -10), (100, 0))
+ZHANG_REMOVED = ((-60, 100), (-20, -60), (20, -90))
+# sha256 of ";".join(f"{a},{b}") over the released 313 integer bins sorted by a, then b
+ZHANG_BINS_SHA256 = "5fd1ff840bb9504bc08a988f236f60c2c619bf0be531e655c353818fe597d9ce"
 DEFAULT_GRID = 10
 MARGIN_CELLS = 1.11  # default margin, in grid steps (11.1 Lab units at grid 10)
 AB_EXTENT = 120.0  # the lattice covers |a|, |b| <= 120: the sRGB gamut reaches about -108..98
@@ -122,6 +136,13 @@ def distance_to_gamut(points: np.ndarray, p: float = np.inf) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _gamut_bins(grid: float, rule: str, margin: float | None, k: int) -> np.ndarray:
+    if rule == "zhang":
+        margin_set = _gamut_bins(grid, "margin", margin, k)
+        if grid != DEFAULT_GRID:  # no released table at other grid sizes
+            return margin_set
+        kept = {tuple(c) for c in margin_set.tolist()} - set(map(tuple, np.array(ZHANG_REMOVED, float).tolist()))
+        kept |= set(map(tuple, np.array(ZHANG_ADDED, float).tolist()))
+        return np.array(sorted(kept), dtype=np.float64)
     centres = lattice(grid)
     if rule == "margin":
         m = MARGIN_CELLS * grid if margin is None else margin
@@ -144,11 +165,18 @@ def gamut_bins(
 
     ``grid`` is the bin size; ``rule`` one of :data:`RULES` (see the module docstring); ``margin``
     (Lab units) applies to ``"margin"`` and defaults to 1.11 grid steps; ``k`` applies to ``"knn"``.
-    The defaults give Zhang et al.'s Q = 313.
+    The defaults give exactly the 313 bins Zhang et al. released, in their order.
     """
     if grid <= 0:
         raise ValueError(f"grid must be positive, got {grid}")
     return _gamut_bins(float(grid), rule, None if margin is None else float(margin), int(k)).copy()
+
+
+def bins_digest(bins: np.ndarray) -> str:
+    """SHA-256 of ``";".join(f"{a},{b}")`` over integer bins sorted by a, then b (compare
+    :data:`ZHANG_BINS_SHA256`)."""
+    pairs = sorted((int(round(a)), int(round(b))) for a, b in np.asarray(bins))
+    return hashlib.sha256(";".join(f"{a},{b}" for a, b in pairs).encode()).hexdigest()
 
 
 def bins_tensor(bins: np.ndarray | None = None, device: torch.device | str | None = None) -> torch.Tensor:

@@ -6,8 +6,10 @@ The code a reader should hold in their head is :func:`train_step`: set the learn
 What a run writes is described in :mod:`colorlib.runs`.
 
 The data order is a function of (seed, step), so ``--resume`` continues exactly where the checkpoint
-left off. Under ``torchrun`` the run uses DDP: each rank reads its share of every batch, rank 0 logs and
-writes the files.
+left off. Under ``torchrun`` the run uses DDP: each of the ``world`` ranks loads a full ``profile.batch``
+of its own photos, so the global batch is ``world × batch``; the learning rate is **not** scaled with it
+(the profile's rate is used as it is). Rank 0 logs and writes the files; a non-finite loss on any rank
+stops every rank.
 """
 
 from __future__ import annotations
@@ -117,16 +119,23 @@ class StepSampler(Sampler[int]):
 
 
 def learning_rate(profile: Profile, step: int, total: int) -> float:
-    """Cosine decay from ``profile.lr`` to ``profile.lr_final`` over the run."""
+    """The rate at ``step`` of ``total``: ``profile.lr`` throughout (``constant``, the seed's schedule) or a
+    cosine decay from ``profile.lr`` to ``profile.lr_final`` over the run (``cosine``)."""
+    if profile.schedule == "constant":
+        return profile.lr
     t = min(step / max(total, 1), 1.0)
     return profile.lr_final + 0.5 * (profile.lr - profile.lr_final) * (1 + math.cos(math.pi * t))
 
 
 def build_optimizer(model: ColorizationNet, profile: Profile, loss: str) -> torch.optim.Optimizer:
     """Adam with β = (0.9, 0.99) and the profile's weight decay (the seed's solver settings) over the
-    parameters the loss trains: the classification losses never touch the regression head, so it is
-    frozen for them (and weight decay cannot shrink it)."""
-    model.model_out.requires_grad_(uses_regression(loss))
+    parameters the loss trains. Heads a loss never uses are frozen, so that weight decay cannot shrink
+    them and DDP does not wait for their gradients: ``l2`` trains ``ab_head`` and not the 313-way
+    classifier, the other losses the reverse; the released model's ``model_out`` is never trained."""
+    regression = uses_regression(loss)
+    model.model_out.requires_grad_(False)
+    model.ab_head.requires_grad_(regression)
+    model.model8[-1].requires_grad_(not regression)
     trainable = [p for p in model.parameters() if p.requires_grad]
     return torch.optim.Adam(trainable, lr=profile.lr, betas=(0.9, 0.99), weight_decay=profile.weight_decay)
 
@@ -149,6 +158,15 @@ def batch_to(batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
     return L, batch["ab"].to(device, non_blocking=True)
 
 
+def all_ranks_finite(value: Tensor) -> bool:
+    """Whether the loss is finite on every rank (one all-reduce of a flag under DDP): a NaN on one rank
+    must stop all of them, not leave the others waiting in the next gradient all-reduce."""
+    finite = torch.isfinite(value).float()
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    return bool(finite.item())
+
+
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: Tensor, ab: Tensor,
                bins: Tensor, weights: Tensor, lr: float,
                clock: Callable[[str], None] | None = None) -> Tensor:
@@ -168,8 +186,10 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: T
     value = compute_loss(loss, output, target_ab(ab), bins, weights)
     if clock is not None:
         clock("loss")
-    if not torch.isfinite(value):
-        raise TrainingDiverged(f"loss became {value.item()}")
+    if not all_ranks_finite(value):
+        local = value.item()
+        raise TrainingDiverged(f"loss became {local}" if not math.isfinite(local) else
+                               "loss became non-finite on another rank")
     optimizer.zero_grad(set_to_none=True)
     value.backward()
     optimizer.step()
@@ -285,6 +305,23 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     if distributed:
         dist.barrier()
     return folder
+
+
+def first_step_scale(loss: str, profile: Profile, batch: dict, weights: Tensor, seed: int = 0) -> dict[str, float]:
+    """How big one loss's gradient is, on a freshly initialised network and one loader ``batch``: the loss
+    value, the gradient norm ‖∇θ‖ over the parameters the loss trains, and the weight-decay term
+    wd·‖θ‖ that Adam adds to that gradient (coupled decay). Their ratio is what the loss scale changes."""
+    torch.manual_seed(seed)
+    bins = bins_tensor()
+    model = ColorizationNet(profile.width, bins=bins)
+    build_optimizer(model, profile, loss)  # freezes the heads this loss does not use
+    output = model.train()(batch["L"], regression=uses_regression(loss))
+    compute_loss(loss, output, target_ab(batch["ab"]), bins, weights).backward()
+    trained = [p for p in model.parameters() if p.requires_grad]
+    grad = torch.sqrt(sum((p.grad**2).sum() for p in trained))
+    decay = profile.weight_decay * torch.sqrt(sum((p.detach() ** 2).sum() for p in trained))
+    value = compute_loss(loss, output.detach(), target_ab(batch["ab"]), bins, weights)
+    return {"loss": value.item(), "grad_norm": grad.item(), "decay_norm": decay.item()}
 
 
 def ensure_trained(loss: str, profile: str, data: str | None, runs: str | Path, retrain: bool = False,

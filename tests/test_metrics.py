@@ -62,3 +62,20 @@ def test_bootstrap_interval_contains_the_mean():
     x = np.random.default_rng(0).normal(5, 1, size=(200, 1))
     lo, hi = bootstrap_ci(x, lambda r: r.mean())
     assert lo < x.mean() < hi and hi - lo < 0.5
+
+
+def test_paired_bootstrap_sees_a_small_shift_that_unpaired_intervals_miss():
+    from colorlib.metrics import bootstrap_ci, paired_bootstrap, verdict
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 100, 200)  # photos differ a lot from each other...
+    a, b = base + 1.0 + rng.normal(0, 0.5, 200), base  # ...but method a is 1 point better on every photo
+    diff, lo, hi = paired_bootstrap(200, lambda i: a[i].mean(), lambda i: b[i].mean())
+    assert diff == pytest.approx(a.mean() - b.mean()) and lo < diff < hi
+    assert 0.8 < lo and hi < 1.2 and verdict(lo, hi, +1) == "holds" and verdict(lo, hi, -1) == "reversed"
+    # unpaired intervals of the two means overlap widely: they could not tell
+    (lo_a, hi_a), (lo_b, hi_b) = (bootstrap_ci(x, np.mean) for x in (a, b))
+    assert lo_a < hi_b and lo_b < hi_a
+    # no difference at all: the interval straddles 0
+    same = paired_bootstrap(200, lambda i: base[i].mean() + rng.normal(0, 1e-9), lambda i: base[i].mean())
+    assert verdict(same[1], same[2], +1) == "undecided"

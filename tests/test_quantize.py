@@ -4,7 +4,16 @@ import sys
 
 import numpy as np
 
-from colorlib.quantize import distance_to_gamut, gamut_bins, lattice
+from colorlib.quantize import ZHANG_BINS_SHA256, bins_digest, distance_to_gamut, gamut_bins, lattice
+
+
+def test_default_is_exactly_zhangs_released_table():
+    assert bins_digest(gamut_bins()) == ZHANG_BINS_SHA256 == (
+        "5fd1ff840bb9504bc08a988f236f60c2c619bf0be531e655c353818fe597d9ce")
+    released, margin = ({tuple(b) for b in gamut_bins(rule=r).tolist()} for r in ("zhang", "margin"))
+    assert released - margin == {(40, 90), (100, -10), (100, 0)}
+    assert margin - released == {(-60, 100), (-20, -60), (20, -90)}
+    assert bins_digest(gamut_bins(rule="margin")) != ZHANG_BINS_SHA256
 
 
 def test_default_is_zhangs_313():
@@ -27,8 +36,8 @@ def test_other_rules_give_other_counts():
     assert len(gamut_bins(rule="center")) == 229
     assert len(gamut_bins(rule="nearest")) == 261
     assert len(gamut_bins(rule="knn", k=5)) == 322  # the count reported by the seed
-    # every real 8-bit colour's nearest bin is in the default set
-    assert {tuple(b) for b in gamut_bins(rule="nearest")} <= {tuple(b) for b in gamut_bins()}
+    # every real 8-bit colour's nearest bin is in the margin set
+    assert {tuple(b) for b in gamut_bins(rule="nearest")} <= {tuple(b) for b in gamut_bins(rule="margin")}
 
 
 def test_grid_size_changes_count():
@@ -41,3 +50,4 @@ def test_cli_bins_json():
                          capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
     assert data["grid"] == 10 and data["Q"] == 313 and len(data["bins"]) == 313
+    assert bins_digest(np.array(data["bins"])) == ZHANG_BINS_SHA256

@@ -77,6 +77,58 @@ def test_two_process_ddp_on_cpu(tmp_path):
     assert len(read_log(tmp_path / "full-soft")) == 6  # rank 0 alone writes the log
 
 
+_DDP_HELPER = """
+import os, sys, torch
+import colorlib.train as T
+from colorlib.cli import main
+
+captured, real_build, real_loss = {}, T.build_optimizer, T.compute_loss
+calls = {"n": 0}
+
+def capture(model, profile, loss):
+    captured["model"] = model
+    return real_build(model, profile, loss)
+
+def poisoned(*args, **kwargs):  # a NaN on one rank only, at one step
+    calls["n"] += 1
+    value = real_loss(*args, **kwargs)
+    bad = os.environ["RANK"] == os.environ.get("POISON_RANK") and calls["n"] == int(os.environ["POISON_STEP"])
+    return value * float("nan") if bad else value
+
+T.build_optimizer, T.compute_loss = capture, poisoned
+code = main(sys.argv[1:])
+params = {k: v for k, v in captured["model"].named_parameters()}
+torch.save(params, os.path.join(os.environ["OUT_DIR"], f"rank{os.environ['RANK']}.pt"))
+sys.exit(code)
+"""
+
+
+def _torchrun_train(tmp_path, steps, **env):
+    helper = tmp_path / "ddp_helper.py"
+    helper.write_text(_DDP_HELPER)
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", str(helper), "train", "--loss", "class",
+           "--profile", "smoke", "--steps", str(steps), "--device", "cpu", "--out", str(tmp_path / "runs")]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OUT_DIR": str(tmp_path), "POISON_STEP": "0", **env})
+
+
+def test_ddp_ranks_hold_identical_weights_after_training(tmp_path):
+    run = _torchrun_train(tmp_path, 4)
+    assert run.returncode == 0, run.stderr[-2000:]
+    a, b = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert len(read_log(tmp_path / "runs" / "class")) == 4
+
+
+def test_a_nan_on_one_rank_stops_every_rank(tmp_path):
+    start = time.time()
+    run = _torchrun_train(tmp_path, 30, POISON_RANK="1", POISON_STEP="7")
+    assert run.returncode != 0 and time.time() - start < 240  # no rank is left waiting
+    assert run.stderr.count("loss became nan at step 7") == 1, run.stderr[-3000:]  # the rank that saw it
+    assert run.stderr.count("loss became non-finite on another rank at step 7") == 1, run.stderr[-3000:]
+
+
 def test_nan_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch):
     import colorlib.train as T
 
@@ -101,7 +153,7 @@ def test_bad_parameters_fail_before_any_work(tmp_path):
         run = subprocess.run(_cli(*args, out=tmp_path), capture_output=True, text=True)
         assert run.returncode == 2
         lines = run.stderr.strip().splitlines()
-        assert len(lines) == 1 and word in lines[0] and "allowed" in lines[0] or "exist" in lines[0]
+        assert len(lines) == 1 and word in lines[0] and ("allowed" in lines[0] or "exist" in lines[0])
     assert not (tmp_path / "l2").exists()
 
 

@@ -35,5 +35,5 @@ def test_cli_rejects_a_bad_override_before_any_work(tmp_path):
                           "--set", "momentum=0.5", "--out", str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
         "colorlib tune: error: override: cannot tune 'momentum'; allowed: " + ", ".join(
-            ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay"))]
+            ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule"))]
     assert not any(tmp_path.iterdir())
