@@ -233,6 +233,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         prior = training_prior(cfg.data, profile, split=cfg.split, bins=bins.cpu().numpy())[0]
     weights = torch.as_tensor(rebalance_weights(prior, cfg.lam), dtype=torch.float32, device=device)
     info = {**{k: v for k, v in asdict(cfg).items() if k != "resume"}, "profile": profile.name,
+            "data_folder": None if cfg.data is None else str(Path(cfg.data).resolve()),
             "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
             "train_images": len(dataset), "device": device.type}
     if device.type == "cuda":
