@@ -13,7 +13,7 @@ VENDOR := book/_static/vendor
 NPM := build/npm-assets
 NODE_TOOLS := build/node
 
-.PHONY: venv book chapters site assets browser test lint clean
+.PHONY: venv book chapters site assets browser test lint clean lab
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ assets: $(VENDOR)/.done
 site: $(STAMP) assets
 	$(BIN)/jupyter-book build . -W --builder html --path-output book
 	@echo "open book/_build/html/index.html"
+
+# Run the chapters live: register the project's kernel and open JupyterLab on notebooks/.
+# LAB_ARGS passes options to JupyterLab (the tests call `make lab LAB_ARGS=--version` as a dry run).
+KERNEL := colorbook
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (colorbook)" >/dev/null
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check colorlib tests notebooks

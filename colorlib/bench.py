@@ -90,7 +90,7 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
     crop, Lab in the loader), encoding + loss, and the network's forward, backward and update. Works with
     any number of photos: the trainer's sampler repeats a small folder to fill its batches."""
     from .data import ColorDataset
-    from .model import ColorizationNet
+    from .model import build_network
     from .profiles import get_profile
     from .quantize import bins_tensor
     from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
@@ -101,7 +101,7 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
     dataset = ColorDataset(data, "train", size=profile.crop, gray_threshold=profile.gray_threshold)
     loader, _ = make_loader(dataset, profile, seed=0, device=device)
     bins = bins_tensor(device=device)
-    model = ColorizationNet(profile.width, bins=bins).to(device)
+    model = build_network(profile.as_dict(), bins=bins).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, profile, loss)
@@ -132,11 +132,14 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
             seconds["encode_loss"] += marks["loss"] - marks["forward"]
         done += 1
     total = sum(seconds.values())
-    out = {"profile": profile.name, "device": device.type, "batch": profile.batch, "crop": profile.crop,
-           "width": profile.width, "photos": len(dataset), "steps_per_s": steps / total,
+    out = {"profile": profile.name, "arch": profile.arch, "device": device.type, "batch": profile.batch,
+           "crop": profile.crop, "width": profile.width, "photos": len(dataset), "steps_per_s": steps / total,
            "images_per_s": steps * profile.batch / total,
            "share_outside_network": (seconds["data"] + seconds["encode_loss"]) / total,
            "share_data_wait": seconds["data"] / total, "share_encode_loss": seconds["encode_loss"] / total}
+    if profile.arch == "semantic":  # what caching the frozen encoder's features could save at most
+        encode_time = best_time(lambda: (model.encode(L), _sync(device)), repeats=3)
+        out["share_frozen_encoder"] = encode_time / (total / steps)
     if device.type == "cuda":
         from torch.utils.flop_counter import FlopCounterMode
 
@@ -169,7 +172,8 @@ def run(data: str | None = None, quick: bool = False) -> dict:
     import torch as _torch
 
     out = {"encoding": encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)}
-    profiles = ["smoke"] if quick else ["smoke", "cpu"] + (["gpu"] if _torch.cuda.is_available() else [])
+    profiles = ["smoke"] if quick else ["smoke", "cpu", "cpu-semantic"] + (
+        ["gpu", "gpu-semantic"] if _torch.cuda.is_available() else [])
     out["training"] = {p: training_bench(p, data, steps=2 if quick else 8) for p in profiles}
     if not quick:
         out["cpu_profile_peak_memory_gib"] = peak_memory_of("cpu", data)

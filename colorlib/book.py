@@ -46,7 +46,21 @@ def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED, suffix: st
     except pm.PapermillExecutionError as exc:
         raise ChapterFailed(f"chapter {nb.stem} failed in cell {exc.exec_count}:\n"
                             f"{exc.ename}: {exc.evalue}\n{''.join(exc.traceback)}") from None
+    hide_injected_parameters(out)
     return out
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell``: the site should not show this build
+    machine's absolute paths (the executed notebook keeps them, in the cell and in its metadata)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, path)
 
 
 def run_all(profile: str, data: str | None, runs: str | None, only: list[str] | None = None,
@@ -108,7 +122,7 @@ def setup_chapter(profile: str | None, data: str | None, runs: str | None = None
     Returns the :class:`~colorlib.profiles.Profile`, the data folder (None: embedded photos) and the runs
     folder (``runs``, else the book's: :func:`colorlib.paths.runs_for`).
     """
-    from .paths import resolve_data
+    from .paths import display_path, resolve_data
     from .profiles import get_profile
     from .widgets import show_figures_as_png
 
@@ -116,5 +130,16 @@ def setup_chapter(profile: str | None, data: str | None, runs: str | None = None
     prof = get_profile(profile)
     folder = resolve_data(data)
     runs_folder = Path(runs) if runs is not None else runs_for(prof.name, folder)
-    print(f"profile: {prof.name} · data: {folder or 'embedded photos (scikit-image, scikit-learn, matplotlib)'}")
+    where = display_path(folder) if folder else "embedded photos (scikit-image, scikit-learn, matplotlib)"
+    print(f"profile: {prof.name} · data: {where} · runs: {display_path(runs_folder)}")
     return prof, folder, runs_folder
+
+
+def show_source(*objects):
+    """The source of library functions or classes as a Markdown code block, so a chapter shows the code it
+    is about while the library stays its single, tested home."""
+    import inspect
+
+    from IPython.display import Markdown
+
+    return Markdown("\n\n".join(f"```python\n{inspect.getsource(obj)}```" for obj in objects))

@@ -85,17 +85,32 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from .evaluate import COLUMNS, evaluate
+    from .evaluate import COLUMN, COLUMNS, evaluate
 
-    rows = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci,
-                    split=args.split).rows
+    if args.compare and (args.compare_key not in COLUMN or not COLUMN[args.compare_key].interval):
+        raise ValueError(f"compare-key: {args.compare_key!r} has no interval; allowed: "
+                         + ", ".join(c.key for c in COLUMNS if c.interval))  # before any work
+    result = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci,
+                      split=args.split)
+    rows, scored = result.rows, result.eval_set
+    methods = {r["method"] for r in rows}
+    for pair in args.compare:
+        unknown = [m for m in pair if m not in methods]
+        if unknown:
+            raise ValueError(f"compare: no row {unknown[0]!r}; rows: {', '.join(sorted(methods))}")
+    paired = [result.compare(a, b, args.compare_key) for a, b in args.compare]
+    where = f"{scored.split} split: {len(scored.L)} of the source's {scored.source_photos} photos scored"
+    print(f"colorlib evaluate: {where}; rebalanced AuC weights from {result.prior_source}", file=sys.stderr)
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"rows": rows, "paired": paired} if paired else rows))
         return
     print(f"{'method':>13s} " + " ".join(f"{c.header:>18s}" for c in COLUMNS))
     for r in rows:
         print(f"{r['method']:>13s} " + " ".join(f"{format(r[c.key], c.fmt):>18s}" for c in COLUMNS))
-    print(f"{rows[0]['images']} {args.split} images; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
+    print(f"{where}; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
+    for p in paired:
+        print(f"{p['a']} - {p['b']} ({p['key']}): {p['difference']:+.2f}, paired 95% interval "
+              f"[{p['low']:+.2f}, {p['high']:+.2f}]")
 
 
 def cmd_colorize(args: argparse.Namespace) -> None:
@@ -173,15 +188,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
     p.add_argument("--limit", type=int, help="evaluate only the first N photos of the split")
     p.add_argument("--no-ci", action="store_true", help="skip the bootstrap confidence intervals")
-    p.add_argument("--split", default="val", choices=("val", "tune"),
-                   help="val (default), or tune = the held-out part of train, for tuning a profile")
+    p.add_argument("--split", choices=("val", "all", "tune"),
+                   help="val (default for the folder the runs were trained on), all (default for any other "
+                        "folder), or tune = the held-out part of train, for tuning a profile")
+    p.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
+                   help="paired bootstrap of method A minus method B on the same photos (repeatable)")
+    p.add_argument("--compare-key", default="auc_rebal", help="the column --compare compares (default auc_rebal)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("colorize", help="colorize photos at their own resolution with a trained model")
     p.add_argument("images", nargs="+", help="image files or folders")
-    p.add_argument("--checkpoint", required=True,
-                   help="a model.pt or checkpoint.pt, or zhang-eccv16 (Zhang's released weights, once downloaded)")
+    p.add_argument("--checkpoint",
+                   help="a model.pt or checkpoint.pt, or zhang-eccv16 (Zhang's released weights, once downloaded); "
+                        "default: the best committed model (results/cpu-semantic-nips17-dev/full-soft)")
     p.add_argument("--out", required=True, help="output folder (PNG)")
     p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
     p.set_defaults(func=cmd_colorize)

@@ -21,7 +21,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab
-from .data import ColorDataset, load_rgb, report_skip, rgb_to_tensor
+from .data import ColorDataset, find_images, load_rgb, report_skip, rgb_to_tensor
 from .download import find_weights
 from .encode import DEFAULT_T
 from .losses import uses_regression
@@ -29,15 +29,17 @@ from .metrics import (
     ab_error,
     auc_from_counts,
     bootstrap_ci,
-    class_balanced_auc,
+    class_balanced_auc_from_counts,
     colorfulness,
+    counts_per_bin,
     cumulative_counts,
     inverse_prior_weights,
+    paired_bootstrap,
     psnr,
     true_bins,
 )
 from .model import ColorizationNet, load_official
-from .paths import resolve_data, runs_for
+from .paths import REPO, embedded_images, resolve_data, runs_for
 from .profiles import get_profile
 from .quantize import gamut_bins
 from .rebalance import training_prior
@@ -58,12 +60,20 @@ def load_reference() -> ColorizationNet | None:
 @dataclass
 class EvalSet:
     """Photos of one split at one size: ``L (N,1,S,S)`` in 0..100, ``ab (N,2,S,S)`` in Lab units,
-    ``labels (N,)`` ImageNet index or -1, and each photo's name."""
+    ``labels (N,)`` ImageNet index or -1, each photo's name and mean chroma (0..255, as in
+    :func:`colorlib.data.mean_chroma`), the split, and how many photos the whole source holds."""
 
     L: Tensor
     ab: Tensor
     labels: Tensor
     names: list[str]
+    chroma: np.ndarray
+    split: str = "val"
+    source_photos: int = 0
+
+    def near_gray(self, threshold: float) -> np.ndarray:
+        """Indices of the photos whose mean chroma is below ``threshold`` (skipped for training)."""
+        return np.flatnonzero(self.chroma < threshold)
 
 
 def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val") -> EvalSet:
@@ -71,8 +81,11 @@ def load_eval_set(data: str | None, size: int, limit: int | None = None, split: 
     dataset = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     items = [dataset[i] for i in tqdm(range(n), desc=f"loading {split} photos", leave=False)]
+    root = dataset.scan.root
+    source_photos = len(find_images(root)) if root is not None else len(embedded_images())
     return EvalSet(torch.stack([it["L"] for it in items]), torch.stack([it["ab"] for it in items]),
-                   torch.tensor([it["label"] for it in items]), [dataset.items[i].name for i in range(n)])
+                   torch.tensor([it["label"] for it in items]), [dataset.items[i].name for i in range(n)],
+                   np.array([dataset.items[i].chroma for i in range(n)]), split, source_photos)
 
 
 def decoder_for(loss: str) -> str:
@@ -107,7 +120,7 @@ class PerImage:
     correct: np.ndarray  # (N,) 1.0 where the classifier's top-1 is right
     colorfulness: np.ndarray  # (N,) Hasler & Süsstrunk
     psnr: np.ndarray  # (N,) dB
-    classbal: float  # class-balanced AuC of the whole set (it does not decompose over photos)
+    per_bin: list  # per photo: (bins present, cumulative counts per bin (k,151), pixels per bin), for the class-balanced AuC
 
 
 @dataclass(frozen=True)
@@ -127,11 +140,12 @@ COLUMNS: tuple[Column, ...] = (
            lambda per, photos: auc_from_counts(per.raw[photos].sum(0), per.raw_total[photos].sum())),
     Column("auc_rebal", "AuC rebal (%)", ".1f", True,
            lambda per, photos: auc_from_counts(per.rebal[photos].sum(0), per.rebal_total[photos].sum())),
-    Column("auc_classbal", "AuC class-bal (%)", ".1f", False, lambda per, photos: per.classbal),
+    Column("auc_classbal", "AuC class-bal (%)", ".1f", False,  # no interval: ~5 s per row to bootstrap
+           lambda per, photos: class_balanced_auc_from_counts([per.per_bin[i] for i in photos])),
     Column("top1", "top-1 (%)", ".1f", True, lambda per, photos: 100.0 * per.correct[photos].mean()),
-    Column("colorfulness", "colourfulness", ".1f", False,
+    Column("colorfulness", "colourfulness", ".1f", True,
            lambda per, photos: float(per.colorfulness[photos].mean())),
-    Column("psnr", "PSNR (dB)", ".1f", False, lambda per, photos: float(per.psnr[photos].mean())),
+    Column("psnr", "PSNR (dB)", ".1f", True, lambda per, photos: float(per.psnr[photos].mean())),
 )
 
 
@@ -151,12 +165,17 @@ def score(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np.ndar
                     np.stack([c for c, _ in rebal]), np.array([t for _, t in rebal]),
                     (classify(rgb_pred) == targets).numpy().astype(float),
                     colorfulness(rgb_pred).numpy(), psnr(rgb_pred, rgb_true).numpy(),
-                    class_balanced_auc(err, bin_of_pixel))
+                    [counts_per_bin(err[i], bin_of_pixel[i], len(bins)) for i in range(len(err))])
 
 
-def summarize(method: str, per_image: PerImage, classifier: str, top1_kind: str, ci: bool = True) -> dict:
-    """One row of the table: every column of :data:`COLUMNS` (with its interval where it has one)."""
-    photos = np.arange(len(per_image.correct))
+COLUMN = {c.key: c for c in COLUMNS}
+
+
+def summarize(method: str, per_image: PerImage, classifier: str, top1_kind: str, ci: bool = True,
+              photos: np.ndarray | None = None) -> dict:
+    """One row of the table over ``photos`` (indices; default all): every column of :data:`COLUMNS`,
+    with its 95% bootstrap interval where it has one."""
+    photos = np.arange(len(per_image.correct)) if photos is None else np.asarray(photos)
     row: dict = {"method": method}
     for col in COLUMNS:
         row[col.key] = col.statistic(per_image, photos)
@@ -168,31 +187,96 @@ def summarize(method: str, per_image: PerImage, classifier: str, top1_kind: str,
     return row
 
 
+def rows_markdown(rows: list[dict], labels: dict[str, str] | None = None) -> str:
+    """A Markdown table of rows: every column of :data:`COLUMNS`, with its interval where the row has one."""
+    labels = {**METHOD_LABELS, **(labels or {})}
+
+    def cell(row: dict, col: Column) -> str:
+        interval = row.get(col.key + "_ci")
+        value = format(row[col.key], col.fmt)
+        return f"{value} [{interval[0]:{col.fmt}}, {interval[1]:{col.fmt}}]" if interval else value
+
+    lines = ["| method | " + " | ".join(c.header for c in COLUMNS) + " |",
+             "|---|" + "---:|" * len(COLUMNS)]
+    lines += [f"| {labels.get(r['method'], r['method'])} | " + " | ".join(cell(r, c) for c in COLUMNS) + " |"
+              for r in rows]
+    return "\n".join(lines)
+
+
 @dataclass
 class Evaluation:
     """What :func:`evaluate` returns: the table rows, the photos scored, every method's ab predictions
-    ``{method: (N,2,S,S)}`` and the prior the rebalanced AuC used."""
+    ``{method: (N,2,S,S)}`` and per-image statistics, and the prior the rebalanced AuC used (with where
+    it came from)."""
 
     rows: list[dict]
     eval_set: EvalSet
     predictions: dict[str, Tensor]
+    per_image: dict[str, PerImage]
     prior: np.ndarray
+    prior_source: str
+
+    def rows_for(self, photos: np.ndarray, ci: bool = True) -> list[dict]:
+        """The table over a subset of the photos (indices), e.g. without the near-gray ones."""
+        first = self.rows[0]
+        return [summarize(r["method"], self.per_image[r["method"]], first["classifier"], first["top1_kind"], ci,
+                          photos) for r in self.rows]
+
+    def compare(self, a: str, b: str, key: str, photos: np.ndarray | None = None) -> dict:
+        """Method ``a`` minus method ``b`` on column ``key``, with a **paired** bootstrap interval over the
+        same photos (:func:`colorlib.metrics.paired_bootstrap`)."""
+        col = COLUMN[key]
+        photos = np.arange(len(self.eval_set.L)) if photos is None else np.asarray(photos)
+        diff, low, high = paired_bootstrap(len(photos), lambda i: col.statistic(self.per_image[a], photos[i]),
+                                           lambda i: col.statistic(self.per_image[b], photos[i]))
+        return {"a": a, "b": b, "key": key, "difference": diff, "low": low, "high": high, "photos": len(photos)}
+
+
+def trained_on(info: dict, data: str | Path | None) -> bool:
+    """Whether a run was trained on the data source ``data`` (a folder, or None for the embedded photos)."""
+    config = info["config"]
+    if config.get("data") is None or data is None:
+        return config.get("data") is None and data is None
+    # the absolute path on the training machine, and the path as typed (relative: to the repository, where
+    # the README's commands run), so that committed runs are recognised on any machine with the same layout
+    recorded = [p for p in (config.get("data_folder"), config["data"]) if p]
+    candidates = {(Path(p) if Path(p).is_absolute() else REPO / p).resolve() for p in recorded}
+    return Path(data).resolve() in candidates
+
+
+def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndarray, str]:
+    """The training prior saved in the runs' ``model.pt`` (the first run's), and a sentence saying so."""
+    first, (_, info) = next(iter(loaded.items()))
+    prior = info["prior"].double().numpy()
+    same = all(np.allclose(i["prior"].double().numpy(), prior, rtol=0, atol=1e-12) for _, i in loaded.values())
+    where = f"the training prior saved in the runs' model.pt ({len(loaded)} runs"
+    return prior, where + (", all the same)" if same else f"; they differ, {first}'s is used)")
 
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, split: str = "val") -> Evaluation:
+             ci: bool = True, split: str | None = None) -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
-    ``split="tune"`` scores the held-out part of the training split instead, for tuning a profile; the
-    prior then comes from the ``fit`` part, as in training on ``fit``."""
+
+    ``split``: ``val`` (the default when ``data`` is the folder the runs were trained on), ``all`` (the
+    default for any other folder: the runs never saw any of its photos), or ``tune`` (the held-out part
+    of the training split, for tuning a profile). The rebalanced AuC uses **one** prior for every row: the
+    one the runs were trained with (saved in their ``model.pt``); with no run, :func:`training_prior`."""
     from .classify import load_classifier
 
     prof = get_profile(profile)
     loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
+    if split is None:
+        familiar = not loaded or all(trained_on(info, resolve_data(data)) for _, info in loaded.values())
+        split = "val" if familiar else "all"
     size = eval_size_of(loaded, prof.eval_size)  # the runs' own evaluation size wins: one size for every row
     bins = gamut_bins()
     eval_set = load_eval_set(data, size, limit, split)
-    prior = training_prior(data, prof, split="fit" if split == "tune" else "train", size=size, bins=bins)[0]
+    if loaded:
+        prior, prior_source = runs_prior(loaded)
+    else:
+        prior = training_prior(data, prof, split="fit" if split == "tune" else "train", size=size, bins=bins)[0]
+        prior_source = f"the {prof.name} profile's training prior of this data source (no trained run)"
     weights = inverse_prior_weights(prior, floor)
     clf = load_classifier(classifier)
     rgb_true = lab_to_rgb(join_lab(eval_set.L, eval_set.ab))
@@ -205,13 +289,13 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     reference = load_reference()
     if reference is not None:  # scored as the paper scores it: annealed mean, T = 0.38
         predictions[REFERENCE] = predict(reference, "annealed-mean", eval_set.L)
-    rows = []
+    rows, per_image = [], {}
     for method in tqdm([*BASELINES, *loaded, *([REFERENCE] if reference is not None else [])], desc="evaluating"):
         if method not in predictions:
             predictions[method] = predict(loaded[method][0], decoder_for(method), eval_set.L)
-        per_image = score(predictions[method], eval_set, weights, bins, clf.predict, targets)
-        rows.append(summarize(method, per_image, clf.name, kind, ci))
-    return Evaluation(rows, eval_set, predictions, prior)
+        per_image[method] = score(predictions[method], eval_set, weights, bins, clf.predict, targets)
+        rows.append(summarize(method, per_image[method], clf.name, kind, ci))
+    return Evaluation(rows, eval_set, predictions, per_image, prior, prior_source)
 
 
 # --- colorize any photo -------------------------------------------------------------------------
@@ -232,6 +316,21 @@ def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: 
     return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
 
+# The best colorizer the repository ships, in order of preference (chapter 8 compares them).
+BEST_COLORIZERS = ("cpu-semantic-nips17-dev/full-soft", "cpu-nips17-dev/full-soft")
+
+
+def default_checkpoint() -> str:
+    """The ``model.pt`` of the best committed colorizer (:data:`BEST_COLORIZERS`)."""
+    from .paths import RESULTS
+    from .runs import FINAL
+
+    for candidate in BEST_COLORIZERS:
+        if (RESULTS / candidate / FINAL).is_file():
+            return str(RESULTS / candidate / FINAL)
+    raise FileNotFoundError("checkpoint: no committed model in results/; pass --checkpoint")
+
+
 def load_colorizer(checkpoint: str, size: int | None = None) -> tuple[ColorizationNet, str, int]:
     """(network, decoder, prediction size) for a ``model.pt``/``checkpoint.pt`` or for ``zhang-eccv16``
     (decoded as his demo does, at 256 px, unless ``size`` is given)."""
@@ -245,14 +344,14 @@ def load_colorizer(checkpoint: str, size: int | None = None) -> tuple[Colorizati
     return model, decoder_for(info["config"]["loss"]), size or run_eval_size(info)
 
 
-def colorize_files(files: list[str], checkpoint: str, out: str, size: int | None = None) -> int:
+def colorize_files(files: list[str], checkpoint: str | None, out: str, size: int | None = None) -> int:
     """Colorize each file into ``out`` (PNG, same stem). Returns the number of failures; a bad file gets
     one error line and the others are still processed."""
     from PIL import Image
 
     from .data import find_images
 
-    model, decoder, size = load_colorizer(checkpoint, size)
+    model, decoder, size = load_colorizer(checkpoint or default_checkpoint(), size)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -269,3 +368,23 @@ def colorize_files(files: list[str], checkpoint: str, out: str, size: int | None
             report_skip(path, f"{type(exc).__name__}: {exc}".splitlines()[0])
             print(f"colorlib colorize: error: {path}: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
     return failed
+
+
+def combine(evaluations: dict[str, Evaluation]) -> Evaluation:
+    """One table from evaluations of the same photos: the baselines once (from the first), then each
+    evaluation's other rows with its label before the method (``{"semantic": e}`` gives ``semantic
+    full-soft``), so that :meth:`Evaluation.compare` can pair any two rows."""
+    first = next(iter(evaluations.values()))
+    rows, predictions, per_image = [], {}, {}
+    for index, (label, ev) in enumerate(evaluations.items()):
+        if ev.eval_set.names != first.eval_set.names:
+            raise ValueError(f"combine: {label!r} was scored on other photos")
+        if not np.allclose(ev.prior, first.prior, rtol=0, atol=1e-12):
+            raise ValueError(f"combine: {label!r} used another prior for the rebalanced AuC")
+        for row in ev.rows:
+            if row["method"] in BASELINES and index > 0:
+                continue
+            name = row["method"] if row["method"] in BASELINES or not label else f"{label} {row['method']}"
+            rows.append({**row, "method": name})
+            predictions[name], per_image[name] = ev.predictions[row["method"]], ev.per_image[row["method"]]
+    return Evaluation(rows, first.eval_set, predictions, per_image, first.prior, first.prior_source)

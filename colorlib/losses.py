@@ -5,10 +5,9 @@ otherwise) and the ground-truth ab at the same resolution ``(N,2,h,w)`` (Lab uni
 scalar: the mean over pixels.
 
 ``l2``           regression: ½‖(ab − âb)/110‖² with âb from the network's own ab head (Zhang's L2
-                 baseline regresses ab directly from the last features). Measured in ab/110, so that
-                 the gradient at the output, (âb − ab)/110 per channel, is of the order of the
-                 cross-entropy's p − y: Adam's coupled weight decay then has a comparable relative
-                 strength for every loss (in Lab units² the loss, and its gradients, were ~70× larger).
+                 baseline regresses ab directly from the last features), measured in ab/110 like the
+                 released model's head. Its scale differs from the cross-entropies'; the trainer's
+                 decoupled weight decay (:func:`colorlib.train.build_optimizer`) makes that harmless.
 ``class``        cross-entropy on soft 5-NN targets, no rebalancing.
 ``full-soft``    the same, each pixel weighted by w[argmax target] (seed eq. 1, Zhang eq. 2).
 ``full-onehot``  cross-entropy on the nearest bin only, weighted the same way.

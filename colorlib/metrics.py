@@ -73,6 +73,28 @@ def class_balanced_auc(err: Tensor, bin_index: Tensor) -> float:
     return float(np.mean([auc(e[b == q]) for q in torch.unique(b).tolist()]))
 
 
+def counts_per_bin(err: Tensor, bin_index: Tensor, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's cumulative counts per ground-truth bin, for class-balanced AuCs over any set of images:
+    the bins present ``(k,)``, their counts of pixels with error ≤ t ``(k, 151)`` and their pixels ``(k,)``."""
+    first = torch.ceil(err.reshape(-1).double()).clamp_max(151).long()
+    flat = bin_index.reshape(-1).long() * 152 + first
+    hist = torch.bincount(flat, minlength=q * 152).view(q, 152)[:, :151].double()
+    totals = torch.bincount(bin_index.reshape(-1).long(), minlength=q).double()
+    present = torch.nonzero(totals > 0).flatten()
+    return present.numpy(), torch.cumsum(hist[present], 1).float().numpy(), totals[present].numpy()
+
+
+def class_balanced_auc_from_counts(per_image: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float:
+    """:func:`class_balanced_auc` over the images whose :func:`counts_per_bin` are given (repeats count twice)."""
+    q = 1 + max(int(bins.max()) for bins, _, _ in per_image if len(bins))
+    counts, totals = np.zeros((q, 151)), np.zeros(q)
+    for bins, cum, tot in per_image:
+        np.add.at(counts, bins, cum)
+        np.add.at(totals, bins, tot)
+    present = totals > 0
+    return float(100.0 * np.mean(counts[present] / totals[present, None]))
+
+
 def colorfulness(rgb: Tensor) -> Tensor:
     """Hasler & Süsstrunk (2003) colourfulness per image, for sRGB ``(N,3,H,W)`` in 0..1 (on the 0..255 scale)."""
     r, g, b = (rgb.double() * 255).unbind(1)

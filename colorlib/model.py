@@ -86,6 +86,20 @@ class ColorizationNet(nn.Module):
         x = self.features(L)
         return AB_SCALE * self.ab_head(x) if regression else self.model8[-1](x)
 
+    def select_heads(self, regression: bool) -> None:
+        """Freeze the heads a loss never uses: ``l2`` trains ``ab_head`` and not the 313-way classifier,
+        the classification losses the reverse; the released model's ``model_out`` is never trained."""
+        self.model_out.requires_grad_(False)
+        self.ab_head.requires_grad_(regression)
+        self.model8[-1].requires_grad_(not regression)
+
+    def trained_state(self) -> dict[str, Tensor]:
+        """The state to save (all of it, for this network)."""
+        return self.state_dict()
+
+    def load_trained_state(self, state: dict[str, Tensor]) -> None:
+        self.load_state_dict(state)
+
     def softmax_head_ab(self, logits: Tensor) -> Tensor:
         """The released model's decoding: ``110 · model_out(softmax(logits))``, ab at 1/4 resolution."""
         return AB_SCALE * self.model_out(torch.softmax(logits, dim=1))
@@ -105,6 +119,23 @@ class ColorizationNet(nn.Module):
         else:
             ab = annealed_mean(self(L).float(), self.bins, T)
         return F.interpolate(ab.float(), size=L.shape[-2:], mode="bilinear", align_corners=False)
+
+
+ARCHS = ("eccv16", "semantic")
+
+
+def build_network(settings: dict, bins: Tensor | None = None) -> nn.Module:
+    """The network a profile describes (``settings``: :meth:`Profile.as_dict`, or a run's saved
+    ``profile_settings``): ``eccv16`` is :class:`ColorizationNet` at ``width``; ``semantic`` is
+    :class:`~colorlib.semantic.SemanticColorizer` with ``encoder`` and a decoder of 256·``width`` channels."""
+    arch = settings.get("arch", "eccv16")  # runs saved before the field existed are eccv16
+    if arch == "eccv16":
+        return ColorizationNet(width=settings["width"], bins=bins)
+    if arch == "semantic":
+        from .semantic import SemanticColorizer
+
+        return SemanticColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins)
+    raise ValueError(f"arch: unknown value {arch!r}; allowed: {', '.join(ARCHS)}")
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -50,3 +50,14 @@ def runs_for(profile: str, data: str | os.PathLike | None) -> Path:
     it has them (so the book renders real results without retraining), else ``runs/``."""
     name = f"{profile}-{Path(data).name if data else 'embedded'}"
     return RESULTS / name if (RESULTS / name).is_dir() else RUNS / name
+
+
+def display_path(path: str | os.PathLike | None) -> str:
+    """A path as a reader should see it: relative to the repository when it is inside the repository's
+    folder or beside it (``results/...``, ``../shared/...``), so pages show no build machine's paths."""
+    if path is None:
+        return "none"
+    path = Path(path).resolve()
+    if path.is_relative_to(REPO.parent):
+        return os.path.relpath(path, REPO)
+    return str(path)

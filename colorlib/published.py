@@ -59,3 +59,31 @@ ZHANG = PublishedTable(
 
 PUBLISHED = (SEED, ZHANG)
 PUBLISHED_COLUMNS = ("auc_raw", "auc_rebal", "top1")  # the keys of our rows that the papers report
+
+
+def side_by_side_markdown(our_rows: list[dict], ours: PublishedTable) -> str:
+    """One Markdown table: for every method, our AuC raw / AuC rebalanced / top-1 (with ``ours`` saying
+    what they were measured on) beside each published table's, then what each table was measured on."""
+    tables = (ours, *PUBLISHED)
+    methods = list(dict.fromkeys([*ours.rows, *(m for t in PUBLISHED for m in t.rows)]))
+    short = ("AuC raw", "AuC rebal", "top-1")
+
+    def cell(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    head = "| method | " + " | ".join(f"{t.source.split(',')[0]}: {s}" for t in tables for s in short) + " |"
+    lines = [head, "|---|" + "---:|" * (3 * len(tables))]
+    for m in methods:
+        label = next((t.labels[m] for t in tables if m in t.labels), m)
+        values = [cell(v) for t in tables for v in t.rows.get(m, (None, None, None))]
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    notes = [f"* **{t.source}**: {t.data}; top-1 by {t.classifier}; {t.scale}." for t in tables]
+    return "\n".join(lines) + "\n\n" + "\n".join(notes)
+
+
+def ours_as_table(rows: list[dict], source: str, data: str, scale: str, labels: dict[str, str]) -> PublishedTable:
+    """Our evaluation rows in the shape of a published table (the columns the papers report)."""
+    first = rows[0] if rows else {"classifier": "–", "top1_kind": ""}
+    return PublishedTable(source=source, data=data, classifier=f"{first['classifier']} ({first['top1_kind']})",
+                          scale=scale, rows={r["method"]: tuple(r[k] for k in PUBLISHED_COLUMNS) for r in rows},
+                          labels={r["method"]: labels.get(r["method"], r["method"]) for r in rows})

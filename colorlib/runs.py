@@ -16,13 +16,15 @@ Every file loads with ``torch.load(weights_only=True)``: a pickle that would run
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .losses import LOSSES, check_loss
-from .model import ColorizationNet
+from .model import build_network
 
 CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config.json"
 LOG_FIELDS = ["step", "loss", "lr", "images_per_s", "seconds"]
@@ -55,12 +57,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ValueError(f"{path}: refused to load (not a plain-tensor checkpoint: {type(exc).__name__})") from None
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[ColorizationNet, dict]:
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """A trained network from ``model.pt`` or ``checkpoint.pt``, in eval mode, with its saved info."""
     ckpt = load_checkpoint(path)
-    cfg = ckpt["config"]
-    model = ColorizationNet(width=cfg["profile_settings"]["width"], bins=ckpt["bins"])
-    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+    model = build_network(ckpt["config"]["profile_settings"], bins=ckpt["bins"])
+    model.load_trained_state({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()})
     return model.to(device).eval(), ckpt
 
 
@@ -71,7 +72,7 @@ def find_runs(runs: str | Path | None) -> dict[str, Path]:
     return {loss: Path(runs) / loss / FINAL for loss in LOSSES if (Path(runs) / loss / FINAL).is_file()}
 
 
-def load_runs(runs: str | Path | None) -> dict[str, tuple[ColorizationNet, dict]]:
+def load_runs(runs: str | Path | None) -> dict[str, tuple[nn.Module, dict]]:
     """{loss: (network, saved info)} for every trained loss under ``runs``; each model is read once."""
     return {loss: load_model(path) for loss, path in find_runs(runs).items()}
 
@@ -81,7 +82,7 @@ def run_eval_size(info: dict) -> int:
     return int(info["config"]["profile_settings"]["eval_size"])
 
 
-def eval_size_of(loaded: dict[str, tuple[ColorizationNet, dict]], default: int) -> int:
+def eval_size_of(loaded: dict[str, tuple[nn.Module, dict]], default: int) -> int:
     """The evaluation size shared by loaded runs (the first run's), or ``default`` when none is loaded,
     so that every row of a table is scored at one size."""
     return run_eval_size(next(iter(loaded.values()))[1]) if loaded else default
@@ -114,3 +115,8 @@ def read_log(folder: str | Path) -> list[dict]:
     """The rows of a run's ``log.csv`` as dicts of floats."""
     with open(Path(folder) / LOG, newline="") as fh:
         return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def read_config(folder: str | Path) -> dict:
+    """A run's ``config.json`` (profile settings, data, seed, command, number of training photos)."""
+    return json.loads((Path(folder) / CONFIG).read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .data import TRAIN_SPLITS, ColorDataset
 from .losses import check_loss, compute_loss, target_ab, uses_regression
-from .model import ColorizationNet
+from .model import build_network
 from .paths import RUNS, resolve_data
 from .profiles import Profile, get_profile, with_overrides
 from .quantize import bins_tensor
@@ -127,17 +127,19 @@ def learning_rate(profile: Profile, step: int, total: int) -> float:
     return profile.lr_final + 0.5 * (profile.lr - profile.lr_final) * (1 + math.cos(math.pi * t))
 
 
-def build_optimizer(model: ColorizationNet, profile: Profile, loss: str) -> torch.optim.Optimizer:
-    """Adam with β = (0.9, 0.99) and the profile's weight decay (the seed's solver settings) over the
-    parameters the loss trains. Heads a loss never uses are frozen, so that weight decay cannot shrink
-    them and DDP does not wait for their gradients: ``l2`` trains ``ab_head`` and not the 313-way
-    classifier, the other losses the reverse; the released model's ``model_out`` is never trained."""
-    regression = uses_regression(loss)
-    model.model_out.requires_grad_(False)
-    model.ab_head.requires_grad_(regression)
-    model.model8[-1].requires_grad_(not regression)
+def build_optimizer(model: nn.Module, profile: Profile, loss: str) -> torch.optim.Optimizer:
+    """Adam with the seed's β = (0.9, 0.99) and weight decay over the parameters the loss trains.
+
+    The decay is *decoupled* by default (AdamW: θ ← θ − lr·wd·θ beside the Adam step), so it pulls every
+    loss's weights alike. Adam's *coupled* decay (the seed's solver: wd·θ added to the gradient before
+    Adam's normalisation) pulls hardest where a loss's gradients are small, so its strength depends on
+    the loss's scale: with ``l2`` measured in ab/110 it pulled the network towards one flat colour
+    (chapter 5 shows the tuning trial). Heads a loss never uses are frozen (``select_heads``), so that no
+    decay shrinks them and DDP does not wait for their gradients."""
+    model.select_heads(uses_regression(loss))
     trainable = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.Adam(trainable, lr=profile.lr, betas=(0.9, 0.99), weight_decay=profile.weight_decay)
+    adam = torch.optim.AdamW if profile.decay == "decoupled" else torch.optim.Adam
+    return adam(trainable, lr=profile.lr, betas=(0.9, 0.99), weight_decay=profile.weight_decay)
 
 
 def make_loader(dataset: Dataset, profile: Profile, seed: int, device: torch.device, rank: int = 0,
@@ -218,14 +220,14 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     dataset = ColorDataset(cfg.data, split=cfg.split, size=profile.crop, train=True,
                            gray_threshold=profile.gray_threshold, seed=cfg.seed)
     bins = bins_tensor(device=device)
-    model = ColorizationNet(width=profile.width, bins=bins).to(device)
+    model = build_network(profile.as_dict(), bins=bins).to(device)
     optimizer = build_optimizer(model, profile, cfg.loss)
 
     start = 0
     ckpt_path = folder / CHECKPOINT
     if cfg.resume and ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path)
-        model.load_state_dict(ckpt["model"])
+        model.load_trained_state(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng"])
         start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
@@ -241,7 +243,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     def state(step: int) -> dict:
-        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+        return {"model": model.trained_state(), "optimizer": optimizer.state_dict(), "step": step,
                 "rng": torch.get_rng_state(), "config": info, "bins": bins.cpu(),
                 "prior": torch.as_tensor(prior), "weights": weights.cpu()}
 
@@ -300,7 +302,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             log.close()
     if rank == 0:
         final = state(step)
-        final["model"] = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+        final["model"] = {k: v.half() if v.is_floating_point() else v for k, v in model.trained_state().items()}
         del final["optimizer"], final["rng"]
         save_atomic(final, folder / FINAL)
     if distributed:
@@ -314,7 +316,7 @@ def first_step_scale(loss: str, profile: Profile, batch: dict, weights: Tensor, 
     wd·‖θ‖ that Adam adds to that gradient (coupled decay). Their ratio is what the loss scale changes."""
     torch.manual_seed(seed)
     bins = bins_tensor()
-    model = ColorizationNet(profile.width, bins=bins)
+    model = build_network(profile.as_dict(), bins=bins)
     build_optimizer(model, profile, loss)  # freezes the heads this loss does not use
     output = model.train()(batch["L"], regression=uses_regression(loss))
     compute_loss(loss, output, target_ab(batch["ab"]), bins, weights).backward()

@@ -61,7 +61,8 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
     wall = time.time() - start
     scored = evaluate(folder, data, base, classifier, ci=False, split="tune")
     tune_set = scored.eval_set
-    result = {"trial": name, "loss": loss, "base": base, "overrides": overrides, "seconds": round(wall),
+    result = {"trial": name, "loss": loss, "base": base, "overrides": overrides,
+              "profile_settings": changed.as_dict(), "seconds": round(wall),
               "tune_photos": len(tune_set.L), "tune_loss": held_out_loss(run, loss, tune_set.L, tune_set.ab),
               "scores": {r["method"]: {c.key: round(r[c.key], 2) for c in COLUMNS} for r in scored.rows}}
     with open(Path(out) / TRIALS, "a", encoding="utf-8") as fh:
@@ -80,3 +81,23 @@ def read_trials(out: str | Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def trials_markdown(trials: list[dict]) -> str:
+    """Recorded trials as a Markdown table: the loss trained, the held-out loss (the criterion; the lowest
+    of each loss in bold), that loss's scores on the tune photos for every column of Table 1, and the
+    training time."""
+    from .evaluate import COLUMNS
+
+    best = {loss: min((t for t in trials if t["loss"] == loss), key=lambda t: t["tune_loss"])
+            for loss in dict.fromkeys(t["loss"] for t in trials)}
+    shown = [c for c in COLUMNS if all(c.key in t["scores"][t["loss"]] for t in trials)]
+    lines = ["| trial | loss | held-out loss | " + " | ".join(c.header for c in shown) + " | training (s) |",
+             "|---|---|---:|" + "---:|" * len(shown) + "---:|"]
+    for t in trials:
+        held_out = f"**{t['tune_loss']:.4g}**" if t is best[t["loss"]] else f"{t['tune_loss']:.4g}"
+        scores = " | ".join(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown)
+        seconds = "–" if t.get("seconds") is None else str(t["seconds"])
+        lines.append(f"| {t['trial']} | {t['loss']} | {held_out} | {scores} | {seconds} |")
+    verdicts = "; ".join(f"{loss}: **{t['trial']}**" for loss, t in best.items())
+    return "\n".join(lines) + f"\n\nLowest held-out loss: {verdicts}."

@@ -49,3 +49,25 @@ def figure_widget(draw: Callable[..., Figure], **controls: W.ValueWidget) -> W.V
     box = W.VBox([W.HBox(list(controls.values())), image])
     box.controls, box.image = controls, image
     return box
+
+
+def frames_slider(draw: Callable[..., Figure], name: str, values: list, start: int = 0, fmt: str = "{}",
+                  dpi: int = 70) -> str:
+    """A knob that moves on the static site too: ``draw(value)`` is rendered for every value in advance,
+    and a self-contained HTML range slider swaps the pictures (no kernel, no script file, nothing fetched).
+
+    Returns the HTML; show it with ``IPython.display.HTML``. The slider starts at ``values[start]``."""
+    import base64
+    import html
+    import json
+
+    frames = ["data:image/png;base64," + base64.b64encode(figure_png(draw(v), dpi=dpi)).decode() for v in values]
+    labels = [fmt.format(v) for v in values]
+    swap = ("const box = this.closest('.cb-frames'); const i = Number(this.value);"
+            "box.querySelector('img').src = JSON.parse(box.dataset.frames)[i];"
+            "box.querySelector('output').textContent = JSON.parse(box.dataset.labels)[i];")
+    return (f'<div class="cb-frames" data-frames="{html.escape(json.dumps(frames))}" '
+            f'data-labels="{html.escape(json.dumps(labels))}">'
+            f'<label>{html.escape(name)} <input type="range" min="0" max="{len(values) - 1}" step="1" '
+            f'value="{start}" oninput="{html.escape(swap)}"></label> <output>{html.escape(labels[start])}</output>'
+            f'<br><img alt="{html.escape(name)} = {html.escape(labels[start])}" src="{frames[start]}"></div>')

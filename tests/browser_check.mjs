@@ -38,6 +38,20 @@ for (const page of pages) {
       widgetsRendered: document.querySelectorAll(".jupyter-widgets, .widget-slider, .widget-image, .lm-Widget").length,
     };
   });
+  // Sliders drawn at build time (colorlib.widgets.frames_slider) must move without a kernel.
+  const sliders = await tab.$$(".cb-frames input[type=range]");
+  let framesMoved = 0;
+  for (const slider of sliders) {
+    const before = await slider.evaluate((s) => s.closest(".cb-frames").querySelector("img").src);
+    await slider.evaluate((s) => {
+      s.value = String(Number(s.value) === Number(s.max) ? s.min : s.max);
+      s.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    const after = await slider.evaluate((s) => s.closest(".cb-frames").querySelector("img").src);
+    if (after !== before && after.startsWith("data:image/png")) framesMoved++;
+  }
+  facts.frameSliders = sliders.length;
+  facts.framesMoved = framesMoved;
   const name = page.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/\.html$/, "");
   await tab.screenshot({ path: `${outDir}/${name}.png`, fullPage: true });
   const problems = [];
@@ -47,6 +61,7 @@ for (const page of pages) {
   if (facts.hasMath && facts.mathRendered === 0) problems.push("math not rendered");
   if (facts.hasWidgets && facts.widgetsRendered === 0) problems.push("widgets not rendered");
   if (offsite.length) problems.push(`requests off the site: ${offsite.slice(0, 3).join(", ")}`);
+  if (framesMoved !== sliders.length) problems.push(`${sliders.length - framesMoved} build-time sliders did not move`);
   console.log(JSON.stringify({ page, ...facts, offsite: offsite.length, problems }));
   if (problems.length) failed++;
   await tab.close();

@@ -76,6 +76,7 @@ def test_chapter_pages_show_figures(built_book):
             if not src.startswith("data:"):
                 assert (page.parent / src).resolve().is_file(), src
         assert "application/vnd.jupyter.widget-view+json" in html, name
+        assert str(REPO) not in html, f"{name}: the build machine's paths are on the page"
     assert "Photo credits" in (built_book / "book" / "chapters" / "credits.html").read_text()
 
 
@@ -104,3 +105,14 @@ def test_every_page_in_a_real_browser_offline(built_book):
     chapters_with_math = [r for r in results if r["hasMath"]]
     assert chapters_with_math and all(r["mathRendered"] > 0 for r in chapters_with_math)
     assert all(r["widgetsRendered"] > 0 for r in results if "chapters/0" in r["page"])
+    moved = {r["page"].rsplit("/", 1)[-1]: r["framesMoved"] for r in results if r["frameSliders"]}
+    assert {"03_class_rebalancing.html", "04_model.html", "07_gallery.html"} <= set(moved), moved
+
+
+def test_show_source_puts_the_library_code_on_the_page():
+    from colorlib.book import show_source
+    from colorlib.rebalance import rebalance_weights
+
+    text = show_source(rebalance_weights).data
+    assert text.startswith("```python\ndef rebalance_weights(") and text.endswith("```")
+    assert "return w / (prior * w).sum()" in text

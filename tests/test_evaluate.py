@@ -72,6 +72,48 @@ def test_colorize_keeps_size_and_survives_a_broken_file(tmp_path, monkeypatch):
 
 
 def test_colorize_photo_keeps_lightness():
+    from colorlib.color import rgb_to_lab
+    from colorlib.data import rgb_to_tensor
+
     rgb = (np.random.default_rng(0).uniform(0, 255, (33, 47, 3))).astype(np.uint8)
-    out = colorize_photo(ColorizationNet(0.125).eval(), rgb, 32)
-    assert out.shape == rgb.shape
+    net = ColorizationNet(0.125).eval()
+    for decoder, ab in (("regression", (0.0, 0.0)), ("regression", (8.0, -6.0)), ("annealed-mean", None)):
+        if ab is not None:  # a head that paints one known colour: (a, b) everywhere
+            torch.nn.init.zeros_(net.ab_head.weight)
+            net.ab_head.bias.data = torch.tensor(ab) / 110
+        out = colorize_photo(net, rgb, 32, decoder)
+        assert out.shape == rgb.shape and out.dtype == np.uint8
+        lab_in, lab_out = (rgb_to_lab(rgb_to_tensor(x)) for x in (rgb, out))
+        # the output's L is the input's (up to 8-bit rounding; colours near the gamut edge may clip a little)
+        assert (lab_out[0] - lab_in[0]).abs().median() < 0.3 and (lab_out[0] - lab_in[0]).abs().max() < 3
+        if ab == (0.0, 0.0):
+            assert lab_out[1:].abs().max() < 1.0  # gray: the original lightness and no colour
+        elif ab is not None:
+            assert torch.allclose(lab_out[1:].mean((1, 2)), torch.tensor(ab), atol=1.5)
+
+
+def test_another_folder_is_scored_whole_with_the_runs_prior(photo_folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    run = train(TrainConfig(loss="full-soft", profile="smoke", out=str(tmp_path / "runs"), steps=2))
+    res = subprocess.run([sys.executable, "-m", "colorlib", "evaluate", "--runs", str(tmp_path / "runs"), "--data",
+                          str(photo_folder), "--profile", "smoke", "--no-ci", "--json", "--compare", "full-soft",
+                          "gray", "--compare-key", "auc_raw"], capture_output=True, text=True, check=True)
+    import json
+
+    out = json.loads(res.stdout)
+    from colorlib.data import find_images
+
+    every = len(find_images(photo_folder))
+    assert all(r["images"] == every for r in out["rows"])  # not only the ~20% that hash into val
+    assert f"all split: {every} of the source's {every} photos scored" in res.stderr
+    assert "training prior saved in the runs' model.pt" in res.stderr
+    (paired,) = out["paired"]
+    assert paired["a"] == "full-soft" and paired["low"] <= paired["difference"] <= paired["high"]
+    by = {r["method"]: r for r in out["rows"]}
+    assert paired["difference"] == pytest.approx(by["full-soft"]["auc_raw"] - by["gray"]["auc_raw"])
+    from colorlib.evaluate import evaluate as evaluate_fn
+    from colorlib.runs import load_checkpoint
+
+    result = evaluate_fn(tmp_path / "runs", str(photo_folder), "smoke", ci=False)
+    assert np.array_equal(result.prior, load_checkpoint(run / "model.pt")["prior"].double().numpy())
+    assert result.eval_set.split == "all"

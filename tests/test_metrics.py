@@ -79,3 +79,16 @@ def test_paired_bootstrap_sees_a_small_shift_that_unpaired_intervals_miss():
     # no difference at all: the interval straddles 0
     same = paired_bootstrap(200, lambda i: base[i].mean() + rng.normal(0, 1e-9), lambda i: base[i].mean())
     assert verdict(same[1], same[2], +1) == "undecided"
+
+
+def test_class_balanced_auc_from_per_image_counts_equals_the_direct_one():
+    from colorlib.metrics import class_balanced_auc_from_counts, counts_per_bin
+
+    g = torch.Generator().manual_seed(0)
+    err = torch.rand(5, 8, 8, generator=g) * 60
+    bins = torch.randint(0, 7, (5, 8, 8), generator=g)
+    per_image = [counts_per_bin(err[i], bins[i], 313) for i in range(5)]
+    assert class_balanced_auc_from_counts(per_image) == pytest.approx(class_balanced_auc(err, bins), abs=1e-4)
+    sub = [0, 2, 2]  # a bootstrap-like subset with a repeat
+    assert class_balanced_auc_from_counts([per_image[i] for i in sub]) == pytest.approx(
+        class_balanced_auc(err[sub], bins[sub]), abs=1e-4)

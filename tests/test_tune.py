@@ -35,5 +35,6 @@ def test_cli_rejects_a_bad_override_before_any_work(tmp_path):
                           "--set", "momentum=0.5", "--out", str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
         "colorlib tune: error: override: cannot tune 'momentum'; allowed: " + ", ".join(
-            ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule"))]
+            ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
+             "encoder"))]
     assert not any(tmp_path.iterdir())

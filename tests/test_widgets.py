@@ -39,3 +39,20 @@ def test_draw_receives_every_control():
     box = figure_widget(draw, a=W.IntSlider(value=1), b=W.IntSlider(value=2))
     box.controls["b"].value = 5
     assert seen == [(1, 2), (1, 5)]
+
+
+def test_frames_slider_is_self_contained_html_with_one_picture_per_value():
+    import html
+    import json
+    import re
+
+    from colorlib.plots import annealed_mean_figure
+    from colorlib.widgets import frames_slider
+
+    values = [0.1, 0.38, 1.0]
+    page = frames_slider(annealed_mean_figure, "T", values, start=1, fmt="{:.2f}")
+    frames = json.loads(html.unescape(re.search(r'data-frames="([^"]+)"', page).group(1)))
+    assert len(frames) == 3 and all(f.startswith("data:image/png;base64,") for f in frames)
+    assert len(set(frames)) == 3  # every value draws a different picture
+    assert f'src="{frames[1]}"' in page and 'value="1"' in page and "<output>0.38</output>" in page
+    assert "<script" not in page and "://" not in page  # nothing to run or fetch but the inline handler

