@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib.data import load_rgb, scan
+from colorlib.data import in_split, load_rgb, scan
 from colorlib.runs import load_checkpoint, run_dir
 from colorlib.train import TrainConfig, validate
 
@@ -52,6 +52,7 @@ def messy(tmp_path):
     jpeg = io.BytesIO()
     Image.open(good["rgb"]).save(jpeg, "JPEG")
     bad["cut off.jpg"] = jpeg.getvalue()[:300]
+    bad["half-written 5.jpg"] = jpeg.getvalue()[:500]  # its name hashes into the validation split
     for name, content in bad.items():
         (d / name).write_bytes(content)
     return d, good, bad
@@ -87,9 +88,14 @@ def test_prior_train_evaluate_complete_on_a_messy_folder(messy, tmp_path):
                   "--json"]):
         run = _cli(*args)
         assert run.returncode == 0, run.stderr[-2000:]
-        for name in bad:  # each bad file reported exactly once per command, with its reason
+        # the prior and training read the training split; evaluation reads only the photos it scores (the
+        # validation split of the folder the run was trained on)
+        read = [n for n in bad if in_split(n, "val" if args[0] == "evaluate" else "train")]
+        for name in bad:  # each bad file it reads reported exactly once per command, with its reason
             lines = [ln for ln in run.stderr.splitlines() if "skipped" in ln and name in ln]
-            assert len(lines) == 1 and "cannot read image" in lines[0], (args[0], name, run.stderr[-1500:])
+            assert len(lines) == (name in read) and all("cannot read image" in ln for ln in lines), (
+                args[0], name, run.stderr[-1500:])
+    assert any(in_split(n, "val") for n in bad) and any(in_split(n, "train") for n in bad)
 
 
 def test_no_usable_image_is_one_clear_error(tmp_path):
