@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from .color import AB_SCALE
 from .encode import DEFAULT_T, annealed_mean
+from .profiles import ARCHS
 from .quantize import bins_tensor
 
 L_CENTER, L_SCALE = 50.0, 100.0
@@ -119,9 +120,6 @@ class ColorizationNet(nn.Module):
         else:
             ab = annealed_mean(self(L).float(), self.bins, T)
         return F.interpolate(ab.float(), size=L.shape[-2:], mode="bilinear", align_corners=False)
-
-
-ARCHS = ("eccv16", "semantic")
 
 
 def build_network(settings: dict, bins: Tensor | None = None) -> nn.Module:

@@ -78,8 +78,10 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-CHOICES = {"schedule": ("cosine", "constant"), "decay": ("decoupled", "coupled"), "arch": ("eccv16", "semantic"),
-           "encoder": ("lite0", "lite1", "lite2")}  # fields with named values
+ARCHS = ("eccv16", "semantic")  # the networks a profile can name (colorlib.model.build_network)
+ENCODERS = ("lite0", "lite1", "lite2")  # the semantic network's frozen encoders (colorlib.semantic.load_lite)
+CHOICES = {"schedule": ("cosine", "constant"), "decay": ("decoupled", "coupled"), "arch": ARCHS,
+           "encoder": ENCODERS}  # fields with named values
 TUNABLE = ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
            "encoder")
 

@@ -27,9 +27,8 @@ from torch import Tensor, nn
 
 from .color import AB_SCALE, join_lab, lab_to_rgb
 from .encode import DEFAULT_T, annealed_mean
+from .profiles import ENCODERS
 from .quantize import bins_tensor
-
-ENCODERS = ("lite0", "lite1", "lite2")
 
 
 def load_lite(name: str) -> nn.Module:
