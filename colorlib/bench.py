@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from .accel import BF16_PEAK
 from .color import rgb_to_lab
 from .data import load_rgb, resize_shorter, rgb_to_tensor, scan
 from .encode import DEFAULT_K, DEFAULT_SIGMA, onehot_encode, soft_encode, soft_encode_sparse
@@ -75,35 +77,84 @@ def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeat
     }
 
 
-# Dense bf16 peak FLOP/s by device name, for model FLOP utilisation.
-BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "RTX 4090": 165e12}
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def training_bench(profile_name: str, data: str | None = None, steps: int = 8, loss: str = "full-soft") -> dict:
+def model_flops_per_image(settings: dict, size: int, regression: bool = False) -> int:
+    """FLOPs of one training image at ``size``² through the network of profile ``settings``: forward and
+    backward, counted by :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matrix
+    products, 2 FLOPs per multiply-add; what MFU counts). Built on the meta device: nothing is computed.
+    The input L needs no gradient, so the first layer's backward computes only its weight gradient."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .model import build_network
+    from .quantize import bins_tensor
+
+    bins = bins_tensor().to("meta")
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a frozen encoder's weights load as no-ops onto the meta device
+        model = build_network(settings, bins=bins)
+        model.select_heads(regression)
+        L = torch.empty(1, 1, size, size)
+    with FlopCounterMode(display=False) as counter:
+        model.train()(L, regression=regression).float().sum().backward()
+    return int(counter.get_total_flops())
+
+
+def model_flop_utilisation(flops_per_image: float, images_per_s: float, peak_flops: float) -> float:
+    """MFU: the FLOP rate the network's own arithmetic reaches (images/s × FLOPs per image) over the
+    device's peak rate. Work outside the network (data, encoding the targets) counts as time, not FLOPs."""
+    return flops_per_image * images_per_s / peak_flops
+
+
+def matmul_flops_per_s(device: torch.device, n: int = 8192, repeats: int = 10) -> float:
+    """What an ``n``³ bf16 matrix product reaches on ``device`` (FLOP/s, mean of ``repeats`` after three
+    warm-ups): the practical peak, beside the specification's."""
+    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _sync(device)
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def training_bench(profile_name: str, data: str | None = None, steps: int = 8, loss: str = "full-soft",
+                   overrides: dict | None = None, device: str = "auto") -> dict:
     """Time ``steps`` calls of the trainer's own :func:`~colorlib.train.train_step` at a profile (same
-    optimizer, loader, prior and weights as ``colorlib train``), split into: waiting for data (decode,
-    crop, Lab in the loader), encoding + loss, and the network's forward, backward and update. Works with
-    any number of photos: the trainer's sampler repeats a small folder to fill its batches."""
+    plan, optimizer, loader, prior and weights as ``colorlib train``; ``overrides`` change profile fields
+    as ``--set`` does), split into: waiting for data (decode, crop, Lab: in the loader's workers, or on
+    the device in ``device`` data mode), encoding + loss, and the network's forward, backward and update.
+    Works with any number of photos: the trainer's sampler repeats a small folder to fill its batches."""
     from .data import ColorDataset
     from .model import build_network
-    from .profiles import get_profile
+    from .profiles import get_profile, with_overrides
     from .quantize import bins_tensor
     from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
-    from .train import batch_to, build_optimizer, learning_rate, make_loader, train_step
+    from .train import (
+        Precision,
+        batch_to,
+        build_optimizer,
+        learning_rate,
+        make_loader,
+        pick_device,
+        plan_for,
+        train_step,
+    )
 
-    profile = get_profile(profile_name)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    profile = with_overrides(get_profile(profile_name), overrides)
+    device = pick_device(device)
     dataset = ColorDataset(data, "train", size=profile.crop, gray_threshold=profile.gray_threshold)
-    loader, _ = make_loader(dataset, profile, seed=0, device=device)
+    plan = plan_for(profile, device, dataset)
+    precision = Precision(plan.precision, device)
+    loader, _ = make_loader(dataset, profile, seed=0, device=device, data_mode=plan.data_mode)
     bins = bins_tensor(device=device)
-    model = build_network(profile.as_dict(), bins=bins).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    model = build_network(profile.as_dict(), bins=bins).to(device).to(memory_format=plan.torch_memory_format)
     optimizer = build_optimizer(model, profile, loss)
     prior = training_prior(data, profile, bins=bins.cpu().numpy())[0]
     weights = torch.as_tensor(rebalance_weights(prior, DEFAULT_LAMBDA), dtype=torch.float32, device=device)
@@ -123,35 +174,36 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
         except StopIteration:  # a new pass over the data
             batches = iter(loader)
             batch = next(batches)
-        L, ab = batch_to(batch, device)
+        L, ab = batch_to(batch, device, plan.torch_memory_format)
         clock("data")
-        train_step(model, optimizer, loss, L, ab, bins, weights, learning_rate(profile, done, steps + 2), clock)
+        lr = learning_rate(profile, done, steps + 2)
+        train_step(model, optimizer, loss, L, ab, bins, weights, lr, precision, clock)
         if done >= 2:
             seconds["data"] += marks["data"] - start
             seconds["network"] += (marks["forward"] - marks["data"]) + (marks["update"] - marks["loss"])
             seconds["encode_loss"] += marks["loss"] - marks["forward"]
         done += 1
     total = sum(seconds.values())
-    out = {"profile": profile.name, "arch": profile.arch, "device": device.type, "batch": profile.batch,
-           "crop": profile.crop, "width": profile.width, "photos": len(dataset), "steps_per_s": steps / total,
-           "images_per_s": steps * profile.batch / total,
+    images_per_s = steps * profile.batch / total
+    flops = model_flops_per_image(profile.as_dict(), profile.crop)
+    out = {"profile": profile.name, "arch": profile.arch, "device": device.type, **plan.as_dict(),
+           "batch": profile.batch, "crop": profile.crop, "width": profile.width, "photos": len(dataset),
+           "steps_per_s": steps / total, "images_per_s": images_per_s,
            "share_outside_network": (seconds["data"] + seconds["encode_loss"]) / total,
-           "share_data_wait": seconds["data"] / total, "share_encode_loss": seconds["encode_loss"] / total}
+           "share_data_wait": seconds["data"] / total, "share_encode_loss": seconds["encode_loss"] / total,
+           "data_wait_ms_per_step": 1e3 * seconds["data"] / steps,
+           "model_flops_per_image": flops, "model_tflops_per_s": flops * images_per_s / 1e12}
     if profile.arch == "semantic":  # what caching the frozen encoder's features could save at most
         encode_time = best_time(lambda: (model.encode(L), _sync(device)), repeats=3)
         out["share_frozen_encoder"] = encode_time / (total / steps)
     if device.type == "cuda":
-        from torch.utils.flop_counter import FlopCounterMode
-
-        L = torch.rand(profile.batch, 1, profile.crop, profile.crop, device=device) * 100
-        with FlopCounterMode(display=False) as counter:
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                model(L).float().mean().backward()
-        flops = counter.get_total_flops()
         name = torch.cuda.get_device_name(device)
         peak = next((v for k, v in BF16_PEAK.items() if k in name), None)
-        out.update({"gpu": name, "model_flops_per_step": flops,
-                    "mfu": None if peak is None else flops * out["steps_per_s"] / peak})
+        matmul = matmul_flops_per_s(device)
+        out.update({"gpu": name, "bf16_peak_tflops_spec": None if peak is None else peak / 1e12,
+                    "bf16_matmul_tflops_measured": matmul / 1e12,
+                    "mfu": None if peak is None else model_flop_utilisation(flops, images_per_s, peak),
+                    "mfu_of_measured_matmul": model_flop_utilisation(flops, images_per_s, matmul)})
     return out
 
 
@@ -167,14 +219,24 @@ def peak_memory_of(profile_name: str, data: str | None = None, steps: int = 4) -
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
 
 
-def run(data: str | None = None, quick: bool = False) -> dict:
-    """All benchmarks; ``quick`` uses fewer photos and steps (for tests)."""
-    import torch as _torch
+def default_profiles(quick: bool = False) -> list[str]:
+    """The profiles ``colorlib bench`` times: ``smoke`` when quick, else the CPU ones and, with CUDA, the GPU ones."""
+    if quick:
+        return ["smoke"]
+    return ["smoke", "cpu", "cpu-semantic"] + (["gpu", "gpu-semantic"] if torch.cuda.is_available() else [])
 
-    out = {"encoding": encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)}
-    profiles = ["smoke"] if quick else ["smoke", "cpu", "cpu-semantic"] + (
-        ["gpu", "gpu-semantic"] if _torch.cuda.is_available() else [])
-    out["training"] = {p: training_bench(p, data, steps=2 if quick else 8) for p in profiles}
-    if not quick:
+
+def run(data: str | None = None, quick: bool = False, profiles: list[str] | None = None,
+        overrides: dict | None = None, steps: int | None = None, device: str = "auto") -> dict:
+    """All benchmarks; ``quick`` uses fewer photos and steps (for tests). ``profiles`` (default:
+    :func:`default_profiles`) are timed with ``overrides`` applied; with explicit ``profiles`` only the
+    training benchmark runs (the GPU script's case)."""
+    out = {}
+    if profiles is None:
+        out["encoding"] = encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)
+    steps = steps or (2 if quick else 8)
+    out["training"] = {p: training_bench(p, data, steps=steps, overrides=overrides, device=device)
+                       for p in profiles or default_profiles(quick)}
+    if profiles is None and not quick:
         out["cpu_profile_peak_memory_gib"] = peak_memory_of("cpu", data)
     return out

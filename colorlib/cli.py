@@ -57,17 +57,34 @@ def cmd_prior(args: argparse.Namespace) -> None:
         print(f"weights (lambda={args.lam}): min {weights.min():.3f}, max {weights.max():.3f}")
 
 
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """``["lr=3e-4", "width=0.5"]`` -> {field: value} (checked against the profile later, before any work)."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"set: expected FIELD=VALUE, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run
+    from .profiles import get_profile, with_overrides
 
-    _print(run(args.data, quick=args.quick), args.json)
+    overrides = parse_overrides(args.set)
+    for name in args.profile or []:
+        with_overrides(get_profile(name), overrides)  # a bad name or override fails before any work
+    _print(run(args.data, quick=args.quick, profiles=args.profile, overrides=overrides, steps=args.steps,
+               device=args.device), args.json)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     from .train import TrainConfig, train
 
     cfg = TrainConfig(loss=args.loss, profile=args.profile, data=args.data, out=args.out, steps=args.steps,
-                      seed=args.seed, device=args.device, lam=args.lam, split=args.split, resume=args.resume)
+                      seed=args.seed, device=args.device, lam=args.lam, split=args.split, resume=args.resume,
+                      overrides=parse_overrides(args.set))
     folder = train(cfg)
     print(f"trained {args.loss}: {folder}")
 
@@ -75,12 +92,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_tune(args: argparse.Namespace) -> None:
     from .tune import run_trial
 
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"set: expected FIELD=VALUE, got {item!r}")
-        overrides[key.strip()] = value.strip()
+    overrides = parse_overrides(args.set)
     print(json.dumps(run_trial(args.loss, args.data, args.out, args.base, overrides, args.classifier)))
 
 
@@ -91,7 +103,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         raise ValueError(f"compare-key: {args.compare_key!r} has no interval; allowed: "
                          + ", ".join(c.key for c in COLUMNS if c.interval))  # before any work
     result = evaluate(args.runs, args.data, args.profile, args.classifier, args.limit, ci=not args.no_ci,
-                      split=args.split)
+                      split=args.split, device=args.device)
     rows, scored = result.rows, result.eval_set
     methods = {r["method"] for r in rows}
     for pair in args.compare:
@@ -119,6 +131,22 @@ def cmd_colorize(args: argparse.Namespace) -> None:
     failed = colorize_files(args.images, args.checkpoint, args.out, args.size)
     if failed:
         raise SystemExit(1)
+
+
+def cmd_pack(args: argparse.Namespace) -> None:
+    from .gpurun import pack
+
+    _print(pack(args.data, args.out, args.side, args.quality), args.json)
+
+
+def cmd_gpu_run(args: argparse.Namespace) -> None:
+    from .gpurun import run
+
+    summary = run(args.data, args.out, parse_overrides(args.set), args.budget_minutes, bench_steps=args.bench_steps,
+                  steps=args.steps, eval_limit=args.limit, device=args.device, classifier=args.classifier)
+    minutes = ", ".join(f"{loss} {r.get('minutes', float('nan')):.2f}" for loss, r in summary["losses"].items())
+    print(f"colorlib gpu-run: {summary['steps']} steps per loss ({summary['steps_source']}); minutes: {minutes}; "
+          f"total {summary['total_minutes']:.2f} min; files in {args.out}")
 
 
 def cmd_download(args: argparse.Namespace) -> None:
@@ -154,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed ratios, measured side by side")
     p.add_argument("--data")
     p.add_argument("--quick", action="store_true", help="a small run (tests)")
+    p.add_argument("--profile", action="append", help="time only this profile's training step (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change a profile field, e.g. --set precision=fp16 (repeatable)")
+    p.add_argument("--steps", type=int, help="timed steps per profile (default 8, quick 2)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
@@ -169,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", choices=TRAIN_SPLITS,
                    help="train (default), or fit = train minus the tune photos, for tuning a profile")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change a profile field, e.g. --set precision=fp32 or --set data_mode=stream (repeatable)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="a tuning trial: train on fit, score on tune (never val)")
@@ -194,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
                    help="paired bootstrap of method A minus method B on the same photos (repeatable)")
     p.add_argument("--compare-key", default="auc_rebal", help="the column --compare compares (default auc_rebal)")
+    p.add_argument("--device", default="cpu", help="where the networks predict: cpu (default), cuda or auto")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -205,6 +241,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (PNG)")
     p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
     p.set_defaults(func=cmd_colorize)
+
+    p = sub.add_parser("pack", help="a compact copy of a photo folder (for a machine that reaches nothing else)")
+    p.add_argument("--data", required=True, help="the photo folder to copy")
+    p.add_argument("--out", required=True, help="where the copy goes (an ignored folder of the checkout)")
+    p.add_argument("--side", type=int, default=256, help="shorter side in pixels (never enlarged); default 256")
+    p.add_argument("--quality", type=int, default=85, help="JPEG quality (no chroma subsampling); default 85")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("gpu-run", help="bench, the four losses at the gpu profile, evaluation and gallery, in one folder")
+    p.add_argument("--data", required=True, help="photo folder (the packed copy: make gpu-prepare)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change a gpu-profile field (the CI dry run shrinks the network)")
+    p.add_argument("--budget-minutes", type=float, default=7.0,
+                   help="training time for the four losses; the steps are capped to fit it (default 7)")
+    p.add_argument("--bench-steps", type=int, default=20, help="timed steps of the bench (default 20)")
+    p.add_argument("--steps", type=int, help="steps per loss (default: the profile's, capped by the budget)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N validation photos")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
+    p.set_defaults(func=cmd_gpu_run)
 
     p = sub.add_parser("download", help="download a public dataset or pretrained weights (needs internet)")
     p.add_argument("name", help="imagenette-160 (dataset), zhang-eccv16 or vgg16 (weights)")

@@ -13,6 +13,8 @@ arithmetic, so it runs on CPU or CUDA, in float32 or float64, and is differentia
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -44,14 +46,21 @@ def _mix(x: Tensor, matrix: Tensor) -> Tensor:
 
 
 def _matrix(x: Tensor, inverse: bool = False) -> Tensor:
-    m = torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64)
-    if inverse:
-        m = torch.linalg.inv(m)
-    return m.to(device=x.device, dtype=x.dtype)
+    return _constant("inverse" if inverse else "forward", x.device, x.dtype)
 
 
 def _white(x: Tensor) -> Tensor:
-    return torch.tensor(WHITE_D65, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    return _constant("white", x.device, x.dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(name: str, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The colour constants on a device, made once: a host-to-device copy per call would make every
+    training step wait for the device (the Lab conversion runs on the GPU in ``device`` data mode)."""
+    if name == "white":
+        return torch.tensor(WHITE_D65, dtype=dtype, device=device).view(3, 1, 1)
+    m = torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64)
+    return (torch.linalg.inv(m) if name == "inverse" else m).to(device=device, dtype=dtype)
 
 
 def srgb_to_linear(rgb: Tensor) -> Tensor:

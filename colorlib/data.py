@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import logging
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torch.utils.data import Dataset
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
 
 from .color import rgb_to_lab, split_lab
 from .paths import embedded_images, resolve_data
@@ -222,6 +225,27 @@ def rgb_to_tensor(rgb: np.ndarray | Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
 
 
+def resize_side(size: int, train: bool) -> int:
+    """The shorter side a photo is resized to before cropping ``size``²: 8/7 of it for training (room for
+    random crops), ``size`` itself for evaluation (a centre crop)."""
+    return round(size * 8 / 7) if train else size
+
+
+def crop_window(width: int, height: int, size: int, train: bool, rng: random.Random) -> tuple[int, int, bool]:
+    """Where to crop ``size``² from a resized photo of ``width``×``height`` pixels, and whether to flip it
+    left-right: random for training (in this order of draws: x, y, flip), centred and unflipped otherwise.
+    Both data modes draw their crops here, so they give the same samples for the same seed."""
+    if not train:
+        return (width - size) // 2, (height - size) // 2, False
+    x, y = rng.randint(0, width - size), rng.randint(0, height - size)
+    return x, y, rng.random() < 0.5
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> random.Random:
+    """One generator per (seed, epoch, item): the same crops whatever the worker count, order or data mode."""
+    return random.Random(f"{seed}-{epoch}-{index}")
+
+
 class ColorDataset(Dataset):
     """L and ab tensors from a data source.
 
@@ -249,31 +273,119 @@ class ColorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def _crop(self, rgb: np.ndarray, rng: random.Random) -> np.ndarray:
-        s = self.size
-        img = resize_shorter(rgb, round(s * 8 / 7) if self.train else s)
-        w, h = img.size
-        if self.train:
-            x, y = rng.randint(0, w - s), rng.randint(0, h - s)
-        else:
-            x, y = (w - s) // 2, (h - s) // 2
-        arr = np.asarray(img.crop((x, y, x + s, y + s)))
-        if self.train and rng.random() < 0.5:
-            arr = arr[:, ::-1]
-        return arr
+    def resized(self, rgb: np.ndarray) -> np.ndarray:
+        """A decoded photo resized for cropping (:func:`resize_side`), uint8 ``(h, w, 3)``."""
+        return np.array(resize_shorter(rgb, resize_side(self.size, self.train)))
+
+    def _crop(self, resized: np.ndarray, rng: random.Random) -> np.ndarray:
+        h, w = resized.shape[:2]
+        x, y, flip = crop_window(w, h, self.size, self.train, rng)
+        arr = resized[y : y + self.size, x : x + self.size]
+        return arr[:, ::-1] if flip else arr
 
     def __getitem__(self, index: int) -> dict:
-        # One generator per (seed, epoch, item): the same crops whatever the worker count or order.
-        rng = random.Random(f"{self.seed}-{self.epoch}-{index}")
+        rng = sample_rng(self.seed, self.epoch, index)
         item = self.items[index]
         try:
             rgb = load_rgb(item.path)
         except Exception as exc:  # the file changed since the scan: report, use a neighbour
             report_skip(item.path, f"cannot read image ({type(exc).__name__})")
             return self[(index + 1) % len(self)]
-        L, ab = split_lab(rgb_to_lab(rgb_to_tensor(self._crop(rgb, rng))))
+        L, ab = split_lab(rgb_to_lab(rgb_to_tensor(self._crop(self.resized(rgb), rng))))
         return {"L": L, "ab": ab, "label": item.label, "index": index}
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch's augmentations (the trainer calls this once per pass over the data)."""
         self.epoch = epoch
+
+    def decoded_bytes(self) -> int:
+        """The size of every photo once decoded and resized (:meth:`resized`), from the files' headers
+        (nothing is decoded): what keeping the data set on the device costs."""
+        side, total = resize_side(self.size, self.train), 0
+        for item in self.items:
+            try:
+                with Image.open(item.path) as im:
+                    w, h = im.size
+            except Exception:  # unreadable now: it will be reported where it is decoded
+                continue
+            scale = side / min(w, h)
+            total += max(side, round(w * scale)) * max(side, round(h * scale)) * 3
+        return total
+
+
+class DevicePhotos:
+    """Every photo of a :class:`ColorDataset` decoded once, resized as the dataset resizes it, and kept in
+    one flat uint8 tensor on ``device``; :meth:`batch` crops, flips and converts to Lab there.
+
+    The crops are drawn by :func:`crop_window` with the dataset's seed and epoch, so a batch holds the same
+    samples as the streaming loader's (test_data checks it). Decoding runs in ``workers`` threads (PIL
+    releases the GIL while it decodes and resizes)."""
+
+    def __init__(self, dataset: ColorDataset, device: torch.device, workers: int = 1):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm.auto import tqdm
+
+        self.dataset, self.device = dataset, device
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            decoded = list(tqdm(pool.map(self._decode, dataset.items), total=len(dataset.items),
+                                desc="decoding photos once", leave=False, disable=len(dataset.items) < 64))
+        readable = [i for i, arr in enumerate(decoded) if arr is not None]
+        if not readable:
+            raise NoUsableImages("no photo of the data set could be decoded")
+        # An unreadable photo is replaced by the next readable one, as the streaming loader does.
+        self.source = [next(j for j in itertools.chain(range(i, len(decoded)), readable) if decoded[j] is not None)
+                       for i in range(len(decoded))]
+        self.shapes = [None if arr is None else arr.shape for arr in decoded]
+        sizes = [0 if arr is None else arr.size for arr in decoded]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        flat = torch.empty(self.offsets[-1], dtype=torch.uint8)
+        for arr, start in zip(decoded, self.offsets, strict=False):
+            if arr is not None:
+                flat[start : start + arr.size] = torch.from_numpy(np.ascontiguousarray(arr).reshape(-1))
+        self.pixels = flat.to(device)
+
+    def _decode(self, item: Item) -> np.ndarray | None:
+        try:
+            return self.dataset.resized(load_rgb(item.path))
+        except Exception as exc:
+            report_skip(item.path, f"cannot read image ({type(exc).__name__})")
+            return None
+
+    @property
+    def nbytes(self) -> int:
+        return self.pixels.numel()
+
+    def photo(self, index: int) -> Tensor:
+        """The resized photo ``index`` on the device, uint8 ``(h, w, 3)`` (a view, no copy)."""
+        start, shape = self.offsets[index], self.shapes[index]
+        return self.pixels[start : start + shape[0] * shape[1] * 3].view(shape)
+
+    def batch(self, indices: list[int]) -> dict:
+        """``L (N,1,S,S)`` in 0..100 and ``ab (N,2,S,S)`` in Lab units on the device, for dataset indices."""
+        size, crops = self.dataset.size, []
+        for index in indices:
+            source = self.source[index]
+            rng = sample_rng(self.dataset.seed, self.dataset.epoch, source)
+            h, w = self.shapes[source][:2]
+            x, y, flip = crop_window(w, h, size, self.dataset.train, rng)
+            crop = self.photo(source)[y : y + size, x : x + size]
+            crops.append(crop.flip(1) if flip else crop)
+        rgb = torch.stack(crops).permute(0, 3, 1, 2).float().div_(255.0)
+        L, ab = split_lab(rgb_to_lab(rgb))
+        return {"L": L, "ab": ab, "index": torch.tensor(indices)}
+
+
+class DeviceLoader:
+    """Batches of :class:`DevicePhotos` in the order of a sampler (what a DataLoader is to a Dataset)."""
+
+    def __init__(self, photos: DevicePhotos, sampler: Sampler[int], batch: int):
+        self.photos, self.sampler, self.batch_size = photos, sampler, batch
+
+    def __iter__(self) -> Iterator[dict]:
+        order = list(self.sampler)
+        for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
+            yield self.photos.batch(order[start : start + self.batch_size])
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size

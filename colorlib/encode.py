@@ -78,7 +78,7 @@ _LATTICES: dict = {}
 def _lattice(bins: Tensor) -> _Lattice:
     key = (bins.device, bins.dtype, tuple(bins.shape))
     lat = _LATTICES.get(key)
-    if lat is None or not torch.equal(lat.bins, bins):
+    if lat is None or (lat.bins is not bins and not torch.equal(lat.bins, bins)):  # `is`: no device sync
         lat = _LATTICES[key] = _Lattice(bins)
     return lat
 

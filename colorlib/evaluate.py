@@ -94,9 +94,10 @@ def decoder_for(loss: str) -> str:
 
 
 def predict(model: ColorizationNet, decoder: str, L: Tensor, batch: int = 16, T: float = DEFAULT_T) -> Tensor:
-    """ab ``(N,2,S,S)`` for every image ``L (N,1,S,S)``, in batches (``decoder``: see
-    :meth:`ColorizationNet.colorize_ab`)."""
-    return torch.cat([model.colorize_ab(chunk, T=T, decoder=decoder) for chunk in L.split(batch)])
+    """ab ``(N,2,S,S)`` on the CPU for every image ``L (N,1,S,S)``, in batches on the model's device
+    (``decoder``: see :meth:`ColorizationNet.colorize_ab`)."""
+    device = next(model.parameters()).device
+    return torch.cat([model.colorize_ab(chunk.to(device), T=T, decoder=decoder).cpu() for chunk in L.split(batch)])
 
 
 def random_baseline(ab: Tensor, seed: int = 0) -> Tensor:
@@ -255,17 +256,19 @@ def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndar
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, split: str | None = None) -> Evaluation:
+             ci: bool = True, split: str | None = None, device: str = "cpu") -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
 
     ``split``: ``val`` (the default when ``data`` is the folder the runs were trained on), ``all`` (the
     default for any other folder: the runs never saw any of its photos), or ``tune`` (the held-out part
     of the training split, for tuning a profile). The rebalanced AuC uses **one** prior for every row: the
-    one the runs were trained with (saved in their ``model.pt``); with no run, :func:`training_prior`."""
+    one the runs were trained with (saved in their ``model.pt``); with no run, :func:`training_prior`.
+    ``device``: where the networks predict (``auto``: CUDA when present); scoring runs on the CPU."""
     from .classify import load_classifier
+    from .train import pick_device
 
     prof = get_profile(profile)
-    loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)))
+    loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)), pick_device(device))
     if split is None:
         familiar = not loaded or all(trained_on(info, resolve_data(data)) for _, info in loaded.values())
         split = "val" if familiar else "all"

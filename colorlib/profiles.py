@@ -1,11 +1,14 @@
-"""Compute profiles, defined once: ``smoke`` (tests, seconds), ``cpu`` (a laptop, about an hour for all
-four losses), ``gpu`` (the paper's network at full width)."""
+"""Compute profiles, defined once: ``smoke`` (tests, seconds), ``cpu`` (a laptop, about half an hour for
+all four losses), ``gpu`` (the paper's network at full width, about 8 minutes for the four on one H200, an
+estimate written out below), and the semantic colorizer's ``*-semantic`` counterparts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
 import torch
+
+from .accel import BF16_PEAK, DATA_MODES, MEMORY_FORMATS, PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -29,22 +32,42 @@ class Profile:
     eval_limit: int | None = None  # evaluate only the first N validation photos (None: all)
     bench_photos: int = 8  # photos per encoding benchmark in chapter 2
     bench_repeats: int = 3  # timed repeats per benchmark (the fastest counts)
+    # how the run uses its device (colorlib.accel); "auto" resolves from the device, once per run
+    precision: str = "auto"  # "bf16" | "fp16" (with a gradient scaler) | "fp32"
+    memory_format: str = "auto"  # "channels-last" | "contiguous"
+    data_mode: str = "auto"  # "device" (decoded once, kept on the device) | "stream" (decoded per step)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
+# gpu: sized so that the four losses train on one H200 in about 8 minutes in total (the prepared run,
+# `make gpu-run`), with the arithmetic written out. These are estimates until the run measures them
+# (`colorlib bench --profile gpu`); the run itself caps the steps by the throughput it measures first.
+GPU_FLOPS_PER_IMAGE = 118.4e9  # forward + backward of Zhang's network (width 1) at 176²: 118.4 GFLOP
+#                                (bench.model_flops_per_image, checked by test_bench)
+GPU_PEAK = BF16_PEAK["H200"]  # 989 TFLOP/s dense bf16, the specification (an 8192³ matmul reaches ~790)
+GPU_EXPECTED_MFU = 0.25  # assumed: a VGG-like convnet in bf16, channels-last, batch 40; 64-channel
+#                          layers at 176² and the BatchNorm/ReLU passes run below the tensor cores' peak
+GPU_BATCH = 40
+GPU_SECONDS_PER_LOSS = 100  # of training steps
+GPU_OVERHEAD_S_PER_LOSS = 20  # start-up, checkpoints, prior and decoding; measured here on the packed copy
+#                              (2 cores): scan 2.5 s, prior 3.9 s (once per process), decoding once 0.5 s
+GPU_IMAGES_PER_S = GPU_EXPECTED_MFU * GPU_PEAK / GPU_FLOPS_PER_IMAGE  # 0.25 · 989e12 / 118.4e9 ≈ 2090
+GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 100  # 100 · 2090 / 40 → 5200
+# 5200 steps × 40 = 208k samples, more than the seed's ~15k steps × 8 = 120k; 4 × (100 + 20) s = 8 min.
+
 # cpu: sized to minutes per loss on a 2-core laptop, then checked by `colorlib tune` (trained on `fit`, scored
 # on `tune`; results/cpu-nips17-dev/tuning/): learning rate, weight decay and crop size with the earlier code,
 # then the kind of decay and the schedule with this one; the criterion is full-soft's held-out loss.
-# gpu and the semantic profiles: sized by measured speed, not tuned.
+# cpu-semantic: sized by its measured speed, not tuned; gpu-semantic: not measured (no GPU yet).
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
                      checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=1),
     "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=2500, lr=1e-3, lr_final=1e-5,
                    checkpoint_every=250, workers=1),
-    "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=40, steps=10000, lr=3e-4, lr_final=1e-5,
-                   checkpoint_every=1000, workers=8),
+    "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=GPU_BATCH, steps=GPU_STEPS, lr=3e-4,
+                   lr_final=1e-5, checkpoint_every=1000, workers=8),
     # The semantic colorizer (chapter 8): a frozen EfficientNet-Lite2 encoder and a decoder of 256·width
     # channels, trained at the resolution the encoder still recognises objects at.
     "smoke-semantic": Profile("smoke-semantic", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3,
@@ -81,9 +104,10 @@ def get_profile(name: str | None = None) -> Profile:
 ARCHS = ("eccv16", "semantic")  # the networks a profile can name (colorlib.model.build_network)
 ENCODERS = ("lite0", "lite1", "lite2")  # the semantic network's frozen encoders (colorlib.semantic.load_lite)
 CHOICES = {"schedule": ("cosine", "constant"), "decay": ("decoupled", "coupled"), "arch": ARCHS,
-           "encoder": ENCODERS}  # fields with named values
+           "encoder": ENCODERS, "precision": PRECISIONS, "memory_format": MEMORY_FORMATS,
+           "data_mode": DATA_MODES}  # fields with named values
 TUNABLE = ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
-           "encoder")
+           "encoder", "precision", "memory_format", "data_mode", "workers")
 
 
 def with_overrides(profile: Profile, overrides: dict[str, float | int | str] | None) -> Profile:

@@ -72,9 +72,9 @@ def find_runs(runs: str | Path | None) -> dict[str, Path]:
     return {loss: Path(runs) / loss / FINAL for loss in LOSSES if (Path(runs) / loss / FINAL).is_file()}
 
 
-def load_runs(runs: str | Path | None) -> dict[str, tuple[nn.Module, dict]]:
-    """{loss: (network, saved info)} for every trained loss under ``runs``; each model is read once."""
-    return {loss: load_model(path) for loss, path in find_runs(runs).items()}
+def load_runs(runs: str | Path | None, device: str | torch.device = "cpu") -> dict[str, tuple[nn.Module, dict]]:
+    """{loss: (network on ``device``, saved info)} for every trained loss under ``runs``; each model is read once."""
+    return {loss: load_model(path, device) for loss, path in find_runs(runs).items()}
 
 
 def run_eval_size(info: dict) -> int:

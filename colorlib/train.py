@@ -1,7 +1,9 @@
 """Training one loss (chapter 5): ``colorlib train --loss NAME [--profile P] [--data DIR] [--out RUNS]``.
 
 The code a reader should hold in their head is :func:`train_step`: set the learning rate, forward pass
-(bf16 autocast on CUDA), the loss against the targets, a finiteness check, backward, optimizer step.
+(under the run's autocast), the loss against the targets, a finiteness check, backward, optimizer step.
+How the run uses its device (precision, memory layout, where the data lives) is decided once, by
+:func:`colorlib.accel.plan_run`, and written to ``config.json``.
 :func:`train` is the orchestration around it: data order, resume, DDP, logging, checkpoints, Ctrl-C.
 What a run writes is described in :mod:`colorlib.runs`.
 
@@ -26,10 +28,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
-from .data import TRAIN_SPLITS, ColorDataset
+from .accel import Precision, RunPlan, configure_backends, plan_run
+from .data import TRAIN_SPLITS, ColorDataset, DeviceLoader, DevicePhotos
 from .losses import check_loss, compute_loss, target_ab, uses_regression
 from .model import build_network
 from .paths import RUNS, resolve_data
@@ -142,62 +145,75 @@ def build_optimizer(model: nn.Module, profile: Profile, loss: str) -> torch.opti
     return adam(trainable, lr=profile.lr, betas=(0.9, 0.99), weight_decay=profile.weight_decay)
 
 
-def make_loader(dataset: Dataset, profile: Profile, seed: int, device: torch.device, rank: int = 0,
-                world: int = 1) -> tuple[DataLoader, StepSampler]:
+def make_loader(dataset: ColorDataset, profile: Profile, seed: int, device: torch.device, rank: int = 0,
+                world: int = 1, data_mode: str = "stream") -> tuple[DataLoader | DeviceLoader, StepSampler]:
     """The training loader: batches of ``profile.batch`` in the order of a :class:`StepSampler`, so any
-    number of photos (even fewer than one batch) gives full batches."""
+    number of photos (even fewer than one batch) gives full batches. ``data_mode``: ``stream`` (a
+    DataLoader decoding each photo per step in ``profile.workers`` processes) or ``device`` (every photo
+    decoded once onto ``device``; same samples, see :class:`colorlib.data.DevicePhotos`)."""
     sampler = StepSampler(len(dataset), profile.batch, seed, rank, world)
+    if data_mode == "device":
+        return DeviceLoader(DevicePhotos(dataset, device, workers=max(1, profile.workers)), sampler,
+                            profile.batch), sampler
     loader = DataLoader(dataset, batch_size=profile.batch, sampler=sampler, num_workers=profile.workers,
                         pin_memory=device.type == "cuda", drop_last=True)
     return loader, sampler
 
 
-def batch_to(batch: dict, device: torch.device) -> tuple[Tensor, Tensor]:
-    """``L (N,1,S,S)`` and ``ab (N,2,S,S)`` of a loader batch on ``device`` (channels-last on CUDA)."""
-    L = batch["L"].to(device, non_blocking=True)
-    if device.type == "cuda":
-        L = L.contiguous(memory_format=torch.channels_last)
+def batch_to(batch: dict, device: torch.device, memory_format: torch.memory_format = torch.contiguous_format
+             ) -> tuple[Tensor, Tensor]:
+    """``L (N,1,S,S)`` and ``ab (N,2,S,S)`` of a loader batch on ``device``, ``L`` in the network's memory
+    layout (channels-last on CUDA). A batch already on the device (``device`` data mode) is not copied."""
+    L = batch["L"].to(device, non_blocking=True).contiguous(memory_format=memory_format)
     return L, batch["ab"].to(device, non_blocking=True)
 
 
-def all_ranks_finite(value: Tensor) -> bool:
-    """Whether the loss is finite on every rank (one all-reduce of a flag under DDP): a NaN on one rank
-    must stop all of them, not leave the others waiting in the next gradient all-reduce."""
+def finite_loss_value(value: Tensor) -> float:
+    """The loss as a number, after checking that it is finite on every rank (one all-reduce of a flag
+    under DDP: a NaN on one rank must stop all of them, not leave the others waiting in the next
+    gradient all-reduce). Flag and value come back in one device-to-host copy: one sync per step."""
     finite = torch.isfinite(value).float()
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-    return bool(finite.item())
+    all_finite, local = torch.stack([finite, value.detach().float()]).tolist()
+    if not all_finite:
+        raise TrainingDiverged(f"loss became {local}" if not math.isfinite(local) else
+                               "loss became non-finite on another rank")
+    return local
 
 
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: Tensor, ab: Tensor,
-               bins: Tensor, weights: Tensor, lr: float,
-               clock: Callable[[str], None] | None = None) -> Tensor:
-    """One optimisation step on a batch; returns the loss (a detached scalar).
+               bins: Tensor, weights: Tensor, lr: float, precision: Precision | None = None,
+               clock: Callable[[str], None] | None = None) -> float:
+    """One optimisation step on a batch; returns the loss value.
 
     ``L (N,1,S,S)`` in 0..100 and ``ab (N,2,S,S)`` in Lab units at full resolution; the targets are
     taken at the network's 1/4 output resolution (:func:`colorlib.losses.target_ab`). ``bins (Q,2)``,
-    ``weights (Q,)`` the rebalancing weights. Raises :class:`TrainingDiverged` before touching the
-    weights when the loss is not finite. ``clock(phase)``, if given, is called after the forward pass,
-    the loss and the update (the benchmark times the phases of this very function)."""
+    ``weights (Q,)`` the rebalancing weights. ``precision``: the run's autocast (and, for fp16, its
+    gradient scaler); None is plain fp32. Raises :class:`TrainingDiverged` before touching the weights
+    when the loss is not finite. ``clock(phase)``, if given, is called after the forward pass, the loss
+    and the update (the benchmark times the phases of this very function)."""
+    precision = precision or Precision("fp32", L.device)
     for group in optimizer.param_groups:
         group["lr"] = lr
-    with torch.autocast(L.device.type, dtype=torch.bfloat16, enabled=L.device.type == "cuda"):
+    with precision.autocast():
         output = net(L, regression=uses_regression(loss))
     if clock is not None:
         clock("forward")
-    value = compute_loss(loss, output, target_ab(ab), bins, weights)
+    value = compute_loss(loss, output, target_ab(ab), bins, weights)  # in fp32: the losses upcast
     if clock is not None:
         clock("loss")
-    if not all_ranks_finite(value):
-        local = value.item()
-        raise TrainingDiverged(f"loss became {local}" if not math.isfinite(local) else
-                               "loss became non-finite on another rank")
+    number = finite_loss_value(value)
     optimizer.zero_grad(set_to_none=True)
-    value.backward()
-    optimizer.step()
+    precision.backward_and_step(value, optimizer)
     if clock is not None:
         clock("update")
-    return value.detach()
+    return number
+
+
+def plan_for(profile: Profile, device: torch.device, dataset: ColorDataset) -> RunPlan:
+    """How a run of ``profile`` uses ``device`` (:func:`colorlib.accel.plan_run`) for this data set."""
+    return plan_run(device, profile.precision, profile.memory_format, profile.data_mode, dataset.decoded_bytes)
 
 
 def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
@@ -222,6 +238,9 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     bins = bins_tensor(device=device)
     model = build_network(profile.as_dict(), bins=bins).to(device)
     optimizer = build_optimizer(model, profile, cfg.loss)
+    plan = plan_for(profile, device, dataset)
+    precision = Precision(plan.precision, device)
+    configure_backends(device)
 
     start = 0
     ckpt_path = folder / CHECKPOINT
@@ -229,6 +248,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         ckpt = load_checkpoint(ckpt_path)
         model.load_trained_state(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
+        precision.load_state_dict(ckpt.get("scaler", {}))
         torch.set_rng_state(ckpt["rng"])
         start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
     else:
@@ -237,14 +257,13 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     info = {**{k: v for k, v in asdict(cfg).items() if k != "resume"}, "profile": profile.name,
             "data_folder": None if cfg.data is None else str(Path(cfg.data).resolve()),
             "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
-            "train_images": len(dataset), "device": device.type}
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+            "train_images": len(dataset), "device": device.type, "plan": plan.as_dict()}
+    model = model.to(memory_format=plan.torch_memory_format)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     def state(step: int) -> dict:
         return {"model": model.trained_state(), "optimizer": optimizer.state_dict(), "step": step,
-                "rng": torch.get_rng_state(), "config": info, "bins": bins.cpu(),
+                "rng": torch.get_rng_state(), "scaler": precision.state_dict(), "config": info, "bins": bins.cpu(),
                 "prior": torch.as_tensor(prior), "weights": weights.cpu()}
 
     def checkpoint(step: int) -> None:
@@ -254,8 +273,9 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         if distributed:
             dist.barrier()
 
-    loader, sampler = make_loader(dataset, profile, cfg.seed, device, rank, world)
+    loader, sampler = make_loader(dataset, profile, cfg.seed, device, rank, world, plan.data_mode)
     if rank == 0:
+        print(f"colorlib train {cfg.loss}: {plan.describe()}", file=sys.stderr)
         (folder / CONFIG).write_text(json.dumps(info, indent=1))
         log = RunLog(folder / LOG, start)
     bar = tqdm(total=total, initial=start, desc=cfg.loss, disable=rank != 0, dynamic_ncols=True)
@@ -267,10 +287,10 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             dataset.set_epoch(epoch)
             sampler.set_position(epoch, offset)
             for batch in loader:
-                L, ab = batch_to(batch, device)
+                L, ab = batch_to(batch, device, plan.torch_memory_format)
                 lr = learning_rate(profile, step, total)
                 try:
-                    loss = train_step(net, optimizer, cfg.loss, L, ab, bins, weights, lr)
+                    value = train_step(net, optimizer, cfg.loss, L, ab, bins, weights, lr, precision)
                 except TrainingDiverged as exc:
                     kept = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path.is_file() else "no checkpoint yet"
                     raise TrainingDiverged(f"{exc} at step {step + 1}; stopped, {kept}") from None
@@ -279,7 +299,6 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
                 ips = profile.batch * world / max(now - last, 1e-9)
                 last = now
                 if rank == 0:
-                    value = loss.item()
                     log.write(step=step, loss=f"{value:.6f}", lr=f"{lr:.3e}", images_per_s=f"{ips:.2f}",
                               seconds=f"{time.time():.2f}")
                     bar.set_postfix(loss=f"{value:.3f}", img_s=f"{ips:.1f}")
@@ -303,7 +322,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     if rank == 0:
         final = state(step)
         final["model"] = {k: v.half() if v.is_floating_point() else v for k, v in model.trained_state().items()}
-        del final["optimizer"], final["rng"]
+        del final["optimizer"], final["rng"], final["scaler"]
         save_atomic(final, folder / FINAL)
     if distributed:
         dist.barrier()

@@ -127,3 +127,54 @@ def test_real_photos_split(nips17):
     fit, tune = scan(nips17, "fit", gray_threshold=5.0), scan(nips17, "tune", gray_threshold=5.0)
     assert sorted(i.name for i in fit.items + tune.items) == sorted(i.name for i in train.items)
     assert len(tune.items) == 71  # what the cpu profile was tuned on
+
+
+# --- the device data mode: decoded once, same samples as the streaming loader ---------------------------
+
+
+def _stream_batch(dataset, indices):
+    items = [dataset[i] for i in indices]
+    return torch.stack([it["L"] for it in items]), torch.stack([it["ab"] for it in items])
+
+
+def test_device_photos_give_the_streaming_samples(photo_folder):
+    from colorlib.data import DevicePhotos
+
+    dataset = ColorDataset(photo_folder, "all", size=24, seed=5)
+    photos = DevicePhotos(dataset, torch.device("cpu"), workers=2)
+    for epoch in (0, 3):  # crops and flips differ between epochs; both modes follow
+        dataset.set_epoch(epoch)
+        indices = list(range(len(dataset)))
+        L, ab = _stream_batch(dataset, indices)
+        batch = photos.batch(indices)
+        # the same uint8 crops; Lab in one batch vs one photo at a time agrees to float rounding
+        assert torch.allclose(batch["L"], L, atol=1e-4) and torch.allclose(batch["ab"], ab, atol=1e-4)
+    assert photos.nbytes == dataset.decoded_bytes()  # the size the auto mode decides by, from headers only
+
+
+def test_device_photos_replace_an_unreadable_photo_as_the_stream_does(photo_folder):
+    from colorlib.data import DevicePhotos
+
+    dataset = ColorDataset(photo_folder, "all", size=24, seed=1)
+    broken = 4
+    dataset.items[broken].path.write_bytes(b"changed since the scan")  # unreadable now
+    photos = DevicePhotos(dataset, torch.device("cpu"))
+    L, ab = _stream_batch(dataset, [broken, broken + 1])
+    batch = photos.batch([broken, broken + 1])
+    assert torch.allclose(batch["ab"], ab, atol=1e-4)
+    assert torch.equal(batch["ab"][0], batch["ab"][1])  # both modes use the next photo, with its crop
+
+
+def test_both_loaders_give_the_same_batches_in_the_trainer_order(photo_folder):
+    from colorlib.profiles import get_profile, with_overrides
+    from colorlib.train import make_loader
+
+    profile = with_overrides(get_profile("smoke"), {"crop": 32})
+    dataset = ColorDataset(photo_folder, "train", size=profile.crop, seed=2)
+    cpu = torch.device("cpu")
+    streamed, _ = make_loader(dataset, profile, seed=2, device=cpu, data_mode="stream")
+    on_device, _ = make_loader(dataset, profile, seed=2, device=cpu, data_mode="device")
+    pairs = list(zip(streamed, on_device, strict=True))
+    assert len(pairs) >= 2
+    for a, b in pairs:
+        assert torch.equal(a["index"], b["index"]) and torch.allclose(a["ab"], b["ab"], atol=1e-4)

@@ -13,8 +13,11 @@ from colorlib.tune import read_trials, run_trial
 def test_overrides_convert_types_and_refuse_other_fields():
     p = with_overrides(get_profile("cpu"), {"lr": "3e-4", "crop": "128"})
     assert (p.lr, p.crop, p.width) == (3e-4, 128, get_profile("cpu").width)
-    with pytest.raises(ValueError, match="cannot tune 'workers'"):
-        with_overrides(get_profile("cpu"), {"workers": 4})
+    with pytest.raises(ValueError, match="cannot tune 'checkpoint_every'"):
+        with_overrides(get_profile("cpu"), {"checkpoint_every": 4})
+    with pytest.raises(ValueError, match="precision='fp8'; allowed: auto, bf16, fp16, fp32"):
+        with_overrides(get_profile("cpu"), {"precision": "fp8"})
+    assert with_overrides(get_profile("gpu"), {"data_mode": "stream", "workers": "2"}).workers == 2
     with pytest.raises(ValueError, match="lr='fast' is not a valid float"):
         with_overrides(get_profile("cpu"), {"lr": "fast"})
 
@@ -36,5 +39,5 @@ def test_cli_rejects_a_bad_override_before_any_work(tmp_path):
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
         "colorlib tune: error: override: cannot tune 'momentum'; allowed: " + ", ".join(
             ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
-             "encoder"))]
+             "encoder", "precision", "memory_format", "data_mode", "workers"))]
     assert not any(tmp_path.iterdir())

@@ -1,0 +1,159 @@
+"""How a training run uses its device, decided once per run (:func:`plan_run`) and logged in the run's
+``config.json`` as ``plan`` (chapter 5, ``colorlib bench``).
+
+Three choices, each a profile field that ``auto`` resolves from the device (and that ``--set`` or a test
+can force on a CPU, so that every branch a GPU takes also runs in ``make test``):
+
+``precision``      ``bf16`` autocast where the device supports it (no loss scaling needed: bf16 has
+                   fp32's exponent range), else ``fp16`` autocast with a gradient scaler (fp16 gradients
+                   underflow without one), else ``fp32``. ``auto`` is ``fp32`` on a CPU: CPU autocast is
+                   slower than fp32 on most processors, and the committed ``cpu`` models were trained so.
+``memory_format``  ``channels-last`` (NHWC, what tensor cores want for convolutions) on CUDA, else
+                   ``contiguous``.
+``data_mode``      ``device``: every photo decoded once and kept on the device
+                   (:class:`colorlib.data.DevicePhotos`), crops, flips and Lab computed there; or
+                   ``stream``: decoded per step by DataLoader workers. ``auto`` keeps data on a CUDA
+                   device when the decoded photos fit in :data:`DEVICE_DATA_SHARE` of its free memory
+                   (nips17-dev: about 0.1 GB), and streams on a CPU and for large folders (ImageNet).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
+DATA_MODES = ("auto", "device", "stream")
+DEVICE_DATA_SHARE = 0.25  # at most this share of the device's free memory holds the decoded photos
+DEVICE_DATA_MAX_BYTES = 16 * 2**30  # and never more than this
+
+# Dense bf16 peak FLOP/s by device name (the vendors' specifications), for model FLOP utilisation.
+BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "RTX 4090": 165e12}
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 autocast runs on ``device`` (CUDA: compute capability 8.0 and up)."""
+    return device.type == "cpu" or torch.cuda.is_bf16_supported()
+
+
+class Precision:
+    """Autocast dtype and, for fp16, the gradient scaler (whose state belongs in the checkpoint)."""
+
+    DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+
+    def __init__(self, name: str, device: torch.device):
+        self.name = name
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler(device.type) if name == "fp16" else None
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The forward pass's context: autocast to bf16/fp16, or nothing for fp32."""
+        if self.name == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.DTYPES[self.name])
+
+    def backward_and_step(self, value: Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """``value.backward()`` and one optimizer step; with fp16, through the scaler (which skips the step
+        and lowers its scale when a gradient overflowed)."""
+        if self.scaler is None:
+            value.backward()
+            optimizer.step()
+            return
+        self.scaler.scale(value).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def state_dict(self) -> dict:
+        return {} if self.scaler is None else self.scaler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scaler is not None and state:
+            self.scaler.load_state_dict(state)
+
+    def __repr__(self) -> str:
+        return f"Precision({self.name!r}, {self.device_type!r})"
+
+
+def resolve_precision(device: torch.device, requested: str = "auto") -> str:
+    """bf16 where supported, else fp16 with a gradient scaler, else fp32 (see the module docstring)."""
+    if requested not in PRECISIONS:
+        raise ValueError(f"precision: unknown value {requested!r}; allowed: {', '.join(PRECISIONS)}")
+    if requested == "auto":
+        if device.type != "cuda":
+            return "fp32"
+        return "bf16" if bf16_supported(device) else "fp16"
+    if requested == "bf16" and not bf16_supported(device):
+        raise ValueError("precision: bf16 is not supported by this device; allowed here: fp16, fp32")
+    return requested
+
+
+def resolve_memory_format(device: torch.device, requested: str = "auto") -> str:
+    """``channels-last`` on CUDA (or when asked for), else ``contiguous``."""
+    if requested not in MEMORY_FORMATS:
+        raise ValueError(f"memory_format: unknown value {requested!r}; allowed: {', '.join(MEMORY_FORMATS)}")
+    if requested == "auto":
+        return "channels-last" if device.type == "cuda" else "contiguous"
+    return requested
+
+
+def device_data_budget(device: torch.device) -> int:
+    """Bytes of decoded photos the ``auto`` data mode keeps on ``device`` (0 on a CPU: stream there)."""
+    if device.type != "cuda":
+        return 0
+    free, _ = torch.cuda.mem_get_info(device)
+    return int(min(DEVICE_DATA_SHARE * free, DEVICE_DATA_MAX_BYTES))
+
+
+def resolve_data_mode(device: torch.device, decoded_bytes: int, requested: str = "auto") -> str:
+    """``device`` or ``stream`` for a data set whose decoded, resized photos take ``decoded_bytes``."""
+    if requested not in DATA_MODES:
+        raise ValueError(f"data_mode: unknown value {requested!r}; allowed: {', '.join(DATA_MODES)}")
+    if requested != "auto":
+        return requested
+    return "device" if 0 < decoded_bytes <= device_data_budget(device) else "stream"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run does on its device, resolved once (and written to ``config.json`` as ``plan``)."""
+
+    device: str
+    precision: str  # "bf16", "fp16" or "fp32"
+    memory_format: str  # "channels-last" or "contiguous"
+    data_mode: str  # "device" or "stream"
+    decoded_bytes: int  # the photos' size once decoded and resized (what ``device`` mode keeps)
+
+    @property
+    def torch_memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.memory_format == "channels-last" else torch.contiguous_format
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One line for the log: ``cuda: bf16 autocast, channels-last, data on the device (0.12 GB)``."""
+        precision = {"bf16": "bf16 autocast", "fp16": "fp16 autocast + gradient scaler", "fp32": "fp32"}
+        data = (f"data on the device ({self.decoded_bytes / 1e9:.2f} GB)" if self.data_mode == "device"
+                else "data streamed by the loader")
+        return f"{self.device}: {precision[self.precision]}, {self.memory_format}, {data}"
+
+
+def plan_run(device: torch.device, precision: str = "auto", memory_format: str = "auto", data_mode: str = "auto",
+             decoded_bytes: Callable[[], int] = lambda: 0) -> RunPlan:
+    """Resolve the three choices for ``device`` (``decoded_bytes()`` is asked only when ``data_mode`` is
+    ``auto`` on CUDA, since it reads every file's header)."""
+    needs_size = data_mode in ("auto", "device") and device.type == "cuda"
+    size = decoded_bytes() if needs_size or data_mode == "device" else 0
+    return RunPlan(device.type, resolve_precision(device, precision), resolve_memory_format(device, memory_format),
+                   resolve_data_mode(device, size, data_mode), int(size))
+
+
+def configure_backends(device: torch.device) -> None:
+    """On CUDA: let cuDNN pick the fastest convolution algorithms for the run's fixed shapes."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
