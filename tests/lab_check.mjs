@@ -20,18 +20,43 @@ tab.on("request", (r) => {
   if (!u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")) offsite.push(u);
 });
 const result = { problems: [] };
+
+// "done" when every code cell has an execution count; "stalled" when, for 15 s, the kernel is idle, no cell
+// is queued ("[*]") and some never ran ("[ ]"); "timeout" after 10 minutes.
+async function runAllOutcome(tab) {
+  let idleSince = null;
+  for (const start = Date.now(); Date.now() - start < 600000; await tab.waitForTimeout(1000)) {
+    const { done, queued, idle } = await tab.evaluate(() => {
+      const prompts = [...document.querySelectorAll(".jp-CodeCell .jp-InputArea-prompt")].map((p) => p.textContent);
+      const indicator = document.querySelector(".jp-Notebook-ExecutionIndicator");
+      return { done: prompts.length > 0 && prompts.every((p) => /\[\d+\]/.test(p)),
+               queued: prompts.some((p) => p.includes("*")),
+               idle: indicator !== null && indicator.getAttribute("data-status") === "idle" };
+    });
+    if (done) return "done";
+    idleSince = idle && !queued ? (idleSince ?? Date.now()) : null;
+    if (idleSince !== null && Date.now() - idleSince > 15000) return "stalled";
+  }
+  return "timeout";
+}
 try {
   await tab.goto(url, { waitUntil: "load" });
   await tab.locator(".jp-Notebook").first().waitFor({ timeout: 120000 });
   // Wait for the kernel, then Run > Run All Cells.
   await tab.waitForFunction(() => document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']"),
     null, { timeout: 120000 });
-  await tab.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
-  await tab.locator(".lm-Menu-itemLabel", { hasText: /^Run All Cells$/ }).click();
-  await tab.waitForFunction(() => {
-    const prompts = [...document.querySelectorAll(".jp-CodeCell .jp-InputArea-prompt")];
-    return prompts.length > 0 && prompts.every((p) => /\[\d+\]/.test(p.textContent));
-  }, null, { timeout: 600000 });
+  // Run > Run All Cells. Seen here (3 of 8 runs on 2026-11-30): a Run All sent while the new kernel was
+  // still settling executed only the first cell and left the others unqueued ("[ ]") with the kernel idle.
+  // That state is recognised and Run All is sent again (at most twice more); the attempts are reported.
+  result.runAllAttempts = 0;
+  let state = "stalled";
+  while (state === "stalled" && result.runAllAttempts < 3) {
+    result.runAllAttempts += 1;
+    await tab.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
+    await tab.locator(".lm-Menu-itemLabel", { hasText: /^Run All Cells$/ }).click();
+    state = await runAllOutcome(tab);
+  }
+  if (state !== "done") throw new Error(`Run All did not finish (${state})`);
   result.cells = await tab.locator(".jp-CodeCell").count();
   result.kernel = (await tab.locator(".jp-Toolbar-kernelName").first().innerText()).trim();
   result.errors = await tab.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", { hasText: "Traceback" }).count();

@@ -93,8 +93,11 @@ def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+    server_log = server.stderr.read().decode(errors="replace")
     result = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("{")))
     assert not result["problems"], (result, run.stderr[-2000:])
+    # a second Run All (lab_check.mjs says when) is for a stalled start, never for a kernel that died
+    assert "KernelRestarter" not in server_log and "restarting kernel" not in server_log.lower(), server_log[-2000:]
     assert result["kernel"] == "Python (colorbook)" and result["figureChanged"] and result["cells"] > 5
     # nothing left behind: no server, no kernel
     time.sleep(1)
