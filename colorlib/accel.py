@@ -4,22 +4,25 @@
 Three choices, each a profile field that ``auto`` resolves from the device (and that ``--set`` or a test
 can force on a CPU, so that every branch a GPU takes also runs in ``make test``):
 
-``precision``      ``bf16`` autocast where the device supports it (no loss scaling needed: bf16 has
+``precision``      ``bf16`` autocast where the GPU supports it (no loss scaling needed: bf16 has
                    fp32's exponent range), else ``fp16`` autocast with a gradient scaler (fp16 gradients
-                   underflow without one), else ``fp32``. ``auto`` is ``fp32`` on a CPU: CPU autocast is
-                   slower than fp32 on most processors, and the committed ``cpu`` models were trained so.
+                   underflow without one). ``auto`` is ``fp32`` on a CPU: the committed ``cpu`` models were
+                   trained so, and what bf16 gains there depends on the processor's instructions
+                   (``colorlib bench --profile cpu --set precision=bf16`` measures it).
 ``memory_format``  ``channels-last`` (NHWC, what tensor cores want for convolutions) on CUDA, else
                    ``contiguous``.
-``data_mode``      ``device``: every photo decoded once and kept on the device
-                   (:class:`colorlib.data.DevicePhotos`), crops, flips and Lab computed there; or
-                   ``stream``: decoded per step by DataLoader workers. ``auto`` keeps data on a CUDA
+``data_mode``      ``device``: every photo decoded once and kept in the device's memory (the GPU's, or
+                   RAM on a CPU; :class:`colorlib.data.DevicePhotos`), crops, flips and Lab computed there;
+                   or ``stream``: decoded per step by DataLoader workers. ``auto`` keeps the data on the
                    device when the decoded photos fit in :data:`DEVICE_DATA_SHARE` of its free memory
-                   (nips17-dev: about 0.1 GB), and streams on a CPU and for large folders (ImageNet).
+                   (nips17-dev at the ``gpu`` profile: 0.09 GB), and streams large folders (ImageNet).
+                   On a CPU it is faster too: no loader process competes with training for the cores.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -101,12 +104,19 @@ def resolve_memory_format(device: torch.device, requested: str = "auto") -> str:
     return requested
 
 
-def device_data_budget(device: torch.device) -> int:
-    """Bytes of decoded photos the ``auto`` data mode keeps on ``device`` (0 on a CPU: stream there)."""
-    if device.type != "cuda":
+def free_memory(device: torch.device) -> int:
+    """Bytes free on ``device``: the GPU's free memory, or the available RAM for a CPU (0 if unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on this system: stream
         return 0
-    free, _ = torch.cuda.mem_get_info(device)
-    return int(min(DEVICE_DATA_SHARE * free, DEVICE_DATA_MAX_BYTES))
+
+
+def device_data_budget(device: torch.device) -> int:
+    """Bytes of decoded photos the ``auto`` data mode keeps on ``device``."""
+    return int(min(DEVICE_DATA_SHARE * free_memory(device), DEVICE_DATA_MAX_BYTES))
 
 
 def resolve_data_mode(device: torch.device, decoded_bytes: int, requested: str = "auto") -> str:
@@ -144,11 +154,13 @@ class RunPlan:
 
 
 def plan_run(device: torch.device, precision: str = "auto", memory_format: str = "auto", data_mode: str = "auto",
-             decoded_bytes: Callable[[], int] = lambda: 0) -> RunPlan:
-    """Resolve the three choices for ``device`` (``decoded_bytes()`` is asked only when ``data_mode`` is
-    ``auto`` on CUDA, since it reads every file's header)."""
-    needs_size = data_mode in ("auto", "device") and device.type == "cuda"
-    size = decoded_bytes() if needs_size or data_mode == "device" else 0
+             decoded_bytes: Callable[[int | None], int] = lambda limit: 0) -> RunPlan:
+    """Resolve the three choices for ``device``. ``decoded_bytes(limit)`` sizes the data set (it may stop
+    counting once past ``limit``: it reads file headers); it is not asked when the data mode is ``stream``."""
+    if data_mode == "stream":
+        size = 0
+    else:
+        size = decoded_bytes(device_data_budget(device) if data_mode == "auto" else None)
     return RunPlan(device.type, resolve_precision(device, precision), resolve_memory_format(device, memory_format),
                    resolve_data_mode(device, size, data_mode), int(size))
 

@@ -298,10 +298,16 @@ class ColorDataset(Dataset):
         """Choose the epoch's augmentations (the trainer calls this once per pass over the data)."""
         self.epoch = epoch
 
-    def decoded_bytes(self) -> int:
+    def decoded_bytes(self, limit: int | None = None) -> int:
         """The size of every photo once decoded and resized (:meth:`resized`), from the files' headers
-        (nothing is decoded): what keeping the data set on the device costs."""
-        side, total = resize_side(self.size, self.train), 0
+        (nothing is decoded): what keeping the data set on the device costs. With ``limit``, counting
+        stops once the total is past it (a large folder is known to be too large without reading all of
+        it; every photo takes at least side² pixels)."""
+        side = resize_side(self.size, self.train)
+        total = len(self.items) * side * side * 3
+        if limit is not None and total > limit:
+            return total
+        total = 0
         for item in self.items:
             try:
                 with Image.open(item.path) as im:
@@ -310,6 +316,8 @@ class ColorDataset(Dataset):
                 continue
             scale = side / min(w, h)
             total += max(side, round(w * scale)) * max(side, round(h * scale)) * 3
+            if limit is not None and total > limit:
+                break
         return total
 
 

@@ -15,7 +15,7 @@ TINY_GPU = {"width": 0.0625, "crop": 64, "eval_size": 64, "batch": 4, "workers":
 
 
 def test_precision_is_bf16_where_supported_else_fp16_else_fp32(monkeypatch):
-    assert A.resolve_precision(CPU) == "fp32"  # CPU autocast is slower than fp32 on most processors
+    assert A.resolve_precision(CPU) == "fp32"  # as the committed cpu models were trained
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert A.resolve_precision(CUDA) == "bf16"
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
@@ -40,27 +40,37 @@ def test_only_fp16_has_a_gradient_scaler():
 def test_memory_format_and_data_mode_follow_the_device(monkeypatch):
     assert A.resolve_memory_format(CPU) == "contiguous" and A.resolve_memory_format(CUDA) == "channels-last"
     assert A.resolve_memory_format(CPU, "channels-last") == "channels-last"
-    assert A.resolve_data_mode(CPU, 10**6) == "stream"  # the CPU streams: its memory is the loader's too
     monkeypatch.setattr(A, "device_data_budget", lambda device: 10**9)
-    assert A.resolve_data_mode(CUDA, 10**8) == "device"
+    assert A.resolve_data_mode(CUDA, 10**8) == "device" and A.resolve_data_mode(CPU, 10**8) == "device"
     assert A.resolve_data_mode(CUDA, 10**10) == "stream"  # ImageNet-sized: stream
     assert A.resolve_data_mode(CUDA, 10**10, "device") == "device"
     with pytest.raises(ValueError, match="allowed: auto, device, stream"):
         A.resolve_data_mode(CPU, 1, "disk")
 
 
-def test_plan_reads_file_headers_only_when_it_must():
+def test_plan_sizes_the_data_only_when_it_must(monkeypatch):
     asked = []
 
-    def size() -> int:
-        asked.append(1)
+    def size(limit) -> int:
+        asked.append(limit)
         return 123
 
-    plan = A.plan_run(CPU, decoded_bytes=size)
+    plan = A.plan_run(CPU, data_mode="stream", decoded_bytes=size)
     assert not asked and plan.describe() == "cpu: fp32, contiguous, data streamed by the loader"
+    monkeypatch.setattr(A, "device_data_budget", lambda device: 1000)
+    plan = A.plan_run(CPU, decoded_bytes=size)
+    assert asked == [1000] and plan.data_mode == "device"  # auto: sized against the budget
     plan = A.plan_run(CPU, "bf16", "channels-last", "device", decoded_bytes=size)
-    assert asked and plan.torch_memory_format == torch.channels_last
+    assert asked[-1] is None and plan.torch_memory_format == torch.channels_last
     assert plan.describe() == "cpu: bf16 autocast, channels-last, data on the device (0.00 GB)"
+
+
+def test_a_large_folder_is_known_to_be_too_large_without_reading_it(photo_folder):
+    from colorlib.data import ColorDataset
+
+    dataset = ColorDataset(photo_folder, "all", size=24)
+    exact = dataset.decoded_bytes()
+    assert dataset.decoded_bytes(limit=10) > 10 and dataset.decoded_bytes(limit=exact) == exact
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16", "fp32"])
