@@ -119,13 +119,16 @@ def device_data_budget(device: torch.device) -> int:
     return int(min(DEVICE_DATA_SHARE * free_memory(device), DEVICE_DATA_MAX_BYTES))
 
 
-def resolve_data_mode(device: torch.device, decoded_bytes: int, requested: str = "auto") -> str:
-    """``device`` or ``stream`` for a data set whose decoded, resized photos take ``decoded_bytes``."""
+def resolve_data_mode(device: torch.device, decoded_bytes: int, requested: str = "auto",
+                      budget: int | None = None) -> str:
+    """``device`` or ``stream`` for a data set whose decoded, resized photos take ``decoded_bytes``
+    (``budget``: :func:`device_data_budget` unless given)."""
     if requested not in DATA_MODES:
         raise ValueError(f"data_mode: unknown value {requested!r}; allowed: {', '.join(DATA_MODES)}")
     if requested != "auto":
         return requested
-    return "device" if 0 < decoded_bytes <= device_data_budget(device) else "stream"
+    budget = device_data_budget(device) if budget is None else budget
+    return "device" if 0 < decoded_bytes <= budget else "stream"
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,11 @@ def plan_run(device: torch.device, precision: str = "auto", memory_format: str =
              decoded_bytes: Callable[[int | None], int] = lambda limit: 0) -> RunPlan:
     """Resolve the three choices for ``device``. ``decoded_bytes(limit)`` sizes the data set (it may stop
     counting once past ``limit``: it reads file headers); it is not asked when the data mode is ``stream``."""
-    if data_mode == "stream":
-        size = 0
-    else:
-        size = decoded_bytes(device_data_budget(device) if data_mode == "auto" else None)
+    budget = device_data_budget(device) if data_mode == "auto" else None
+    size = 0 if data_mode == "stream" else decoded_bytes(budget)
+    mode = resolve_data_mode(device, size, data_mode, budget)
     return RunPlan(device.type, resolve_precision(device, precision), resolve_memory_format(device, memory_format),
-                   resolve_data_mode(device, size, data_mode), int(size))
+                   mode, int(size) if mode == "device" else 0)
 
 
 def configure_backends(device: torch.device) -> None:

@@ -348,9 +348,10 @@ class DevicePhotos:
         sizes = [0 if arr is None else arr.size for arr in decoded]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         flat = torch.empty(self.offsets[-1], dtype=torch.uint8)
-        for arr, start in zip(decoded, self.offsets, strict=False):
-            if arr is not None:
-                flat[start : start + arr.size] = torch.from_numpy(np.ascontiguousarray(arr).reshape(-1))
+        for i, start in enumerate(self.offsets[:-1]):
+            if decoded[i] is not None:
+                flat[start : start + decoded[i].size] = torch.from_numpy(decoded[i].reshape(-1))
+                decoded[i] = None  # one copy of the photos in memory at a time, not two
         self.pixels = flat.to(device)
 
     def _decode(self, item: Item) -> np.ndarray | None:
