@@ -156,6 +156,7 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .gpurun import BUDGET_MINUTES
     from .paths import RUNS
     from .quantize import DEFAULT_RULE, RULES
     from .rebalance import DEFAULT_LAMBDA, DEFAULT_PRIOR_SIGMA
@@ -255,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a gpu-profile field (the CI dry run shrinks the network)")
-    p.add_argument("--budget-minutes", type=float, default=7.0,
-                   help="training time for the four losses; the steps are capped to fit it (default 7)")
+    p.add_argument("--budget-minutes", type=float, default=BUDGET_MINUTES,
+                   help=f"training time for the four losses; the steps are capped to fit it (default {BUDGET_MINUTES})")
     p.add_argument("--bench-steps", type=int, default=20, help="timed steps of the bench (default 20)")
     p.add_argument("--steps", type=int, help="steps per loss (default: the profile's, capped by the budget)")
     p.add_argument("--limit", type=int, help="evaluate only the first N validation photos")
