@@ -263,12 +263,14 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     default for any other folder: the runs never saw any of its photos), or ``tune`` (the held-out part
     of the training split, for tuning a profile). The rebalanced AuC uses **one** prior for every row: the
     one the runs were trained with (saved in their ``model.pt``); with no run, :func:`training_prior`.
-    ``device``: where the networks predict (``auto``: CUDA when present); scoring runs on the CPU."""
+    ``device``: where the networks predict and the classifier classifies (``auto``: CUDA when present);
+    the scores are computed on the CPU."""
     from .classify import load_classifier
     from .train import pick_device
 
     prof = get_profile(profile)
-    loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)), pick_device(device))
+    where = pick_device(device)
+    loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)), where)
     if split is None:
         familiar = not loaded or all(trained_on(info, resolve_data(data)) for _, info in loaded.values())
         split = "val" if familiar else "all"
@@ -282,6 +284,7 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
         prior_source = f"the {prof.name} profile's training prior of this data source (no trained run)"
     weights = inverse_prior_weights(prior, floor)
     clf = load_classifier(classifier)
+    clf.net.to(where)  # it classifies where the networks predict; its answers come back to the CPU
     rgb_true = lab_to_rgb(join_lab(eval_set.L, eval_set.ab))
     if (eval_set.labels >= 0).all():
         targets, kind = eval_set.labels, "ImageNet label"
