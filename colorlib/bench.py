@@ -125,12 +125,13 @@ def matmul_flops_per_s(device: torch.device, n: int = 8192, repeats: int = 10) -
 
 
 def training_bench(profile_name: str, data: str | None = None, steps: int = 8, loss: str = "full-soft",
-                   overrides: dict | None = None, device: str = "auto") -> dict:
+                   overrides: dict | None = None, device: str = "auto", peak_tflops: float | None = None) -> dict:
     """Time ``steps`` calls of the trainer's own :func:`~colorlib.train.train_step` at a profile (same
     plan, optimizer, loader, prior and weights as ``colorlib train``; ``overrides`` change profile fields
     as ``--set`` does), split into: waiting for data (decode, crop, Lab: in the loader's workers, or on
     the device in ``device`` data mode), encoding + loss, and the network's forward, backward and update.
-    Works with any number of photos: the trainer's sampler repeats a small folder to fill its batches."""
+    Works with any number of photos: the trainer's sampler repeats a small folder to fill its batches.
+    MFU is reported against ``peak_tflops`` when given, else against a known GPU's dense bf16 peak."""
     from .data import ColorDataset
     from .model import build_network
     from .profiles import get_profile, with_overrides
@@ -196,14 +197,17 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
     if profile.arch == "semantic":  # what caching the frozen encoder's features could save at most
         encode_time = best_time(lambda: (model.encode(L), _sync(device)), repeats=3)
         out["share_frozen_encoder"] = encode_time / (total / steps)
+    peak = None if peak_tflops is None else peak_tflops * 1e12
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
-        peak = next((v for k, v in BF16_PEAK.items() if k in name), None)
+        spec = next((v for k, v in BF16_PEAK.items() if k in name), None)
         matmul = matmul_flops_per_s(device)
-        out.update({"gpu": name, "bf16_peak_tflops_spec": None if peak is None else peak / 1e12,
+        out.update({"gpu": name, "bf16_peak_tflops_spec": None if spec is None else spec / 1e12,
                     "bf16_matmul_tflops_measured": matmul / 1e12,
-                    "mfu": None if peak is None else model_flop_utilisation(flops, images_per_s, peak),
                     "mfu_of_measured_matmul": model_flop_utilisation(flops, images_per_s, matmul)})
+        peak = peak or spec
+    if peak is not None:
+        out.update({"peak_tflops": peak / 1e12, "mfu": model_flop_utilisation(flops, images_per_s, peak)})
     return out
 
 
@@ -227,7 +231,8 @@ def default_profiles(quick: bool = False) -> list[str]:
 
 
 def run(data: str | None = None, quick: bool = False, profiles: list[str] | None = None,
-        overrides: dict | None = None, steps: int | None = None, device: str = "auto") -> dict:
+        overrides: dict | None = None, steps: int | None = None, device: str = "auto",
+        peak_tflops: float | None = None) -> dict:
     """All benchmarks; ``quick`` uses fewer photos and steps (for tests). ``profiles`` (default:
     :func:`default_profiles`) are timed with ``overrides`` applied; with explicit ``profiles`` only the
     training benchmark runs (the GPU script's case)."""
@@ -235,7 +240,8 @@ def run(data: str | None = None, quick: bool = False, profiles: list[str] | None
     if profiles is None:
         out["encoding"] = encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)
     steps = steps or (2 if quick else 8)
-    out["training"] = {p: training_bench(p, data, steps=steps, overrides=overrides, device=device)
+    out["training"] = {p: training_bench(p, data, steps=steps, overrides=overrides, device=device,
+                                         peak_tflops=peak_tflops)
                        for p in profiles or default_profiles(quick)}
     if profiles is None and not quick:
         out["cpu_profile_peak_memory_gib"] = peak_memory_of("cpu", data)

@@ -76,7 +76,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     for name in args.profile or []:
         with_overrides(get_profile(name), overrides)  # a bad name or override fails before any work
     _print(run(args.data, quick=args.quick, profiles=args.profile, overrides=overrides, steps=args.steps,
-               device=args.device), args.json)
+               device=args.device, peak_tflops=args.peak_tflops), args.json)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -188,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change a profile field, e.g. --set precision=fp16 (repeatable)")
     p.add_argument("--steps", type=int, help="timed steps per profile (default 8, quick 2)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--peak-tflops", type=float,
+                   help="report MFU against this peak (default: a known GPU's dense bf16 peak; none on a CPU)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 

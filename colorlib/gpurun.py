@@ -157,7 +157,7 @@ def run(data: str, out: str | Path, overrides: dict | None = None, budget_minute
             print(f"colorlib gpu-run: {loss}: {exc}", file=sys.stderr)
             continue
         per_loss[loss] = {"seconds": time.perf_counter() - start, "minutes": (time.perf_counter() - start) / 60,
-                          **training_summary(read_log(folder), profile, loss, bench.get("bf16_peak_tflops_spec"))}
+                          **training_summary(read_log(folder), profile, loss, bench.get("peak_tflops"))}
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
