@@ -133,14 +133,13 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
     Works with any number of photos: the trainer's sampler repeats a small folder to fill its batches.
     MFU is reported against ``peak_tflops`` when given, else against a known GPU's dense bf16 peak."""
     from .data import ColorDataset
-    from .model import build_network
     from .profiles import get_profile, with_overrides
     from .quantize import bins_tensor
     from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
     from .train import (
         Precision,
         batch_to,
-        build_optimizer,
+        build_model,
         learning_rate,
         make_loader,
         pick_device,
@@ -155,8 +154,7 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
     precision = Precision(plan.precision, device)
     loader, _ = make_loader(dataset, profile, seed=0, device=device, data_mode=plan.data_mode)
     bins = bins_tensor(device=device)
-    model = build_network(profile.as_dict(), bins=bins).to(device).to(memory_format=plan.torch_memory_format)
-    optimizer = build_optimizer(model, profile, loss)
+    model, optimizer = build_model(profile, loss, bins, device, plan)
     prior = training_prior(data, profile, bins=bins.cpu().numpy())[0]
     weights = torch.as_tensor(rebalance_weights(prior, DEFAULT_LAMBDA), dtype=torch.float32, device=device)
 

@@ -334,7 +334,7 @@ class DevicePhotos:
 
         from tqdm.auto import tqdm
 
-        self.dataset, self.device = dataset, device
+        self.dataset = dataset
         with ThreadPoolExecutor(max(1, workers)) as pool:
             decoded = list(tqdm(pool.map(self._decode, dataset.items), total=len(dataset.items),
                                 desc="decoding photos once", leave=False, disable=len(dataset.items) < 64))

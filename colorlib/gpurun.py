@@ -120,8 +120,8 @@ def write_json(path: Path, obj: object) -> None:
 
 
 def run(data: str, out: str | Path, overrides: dict | None = None, budget_minutes: float = BUDGET_MINUTES,
-        overhead_s: float = GPU_OVERHEAD_S_PER_LOSS, bench_steps: int = 20, steps: int | None = None, eval_limit: int | None = None,
-        device: str = "auto", classifier: str = "auto") -> dict:
+        overhead_s: float = GPU_OVERHEAD_S_PER_LOSS, bench_steps: int = 20, steps: int | None = None,
+        eval_limit: int | None = None, device: str = "auto", classifier: str = "auto") -> dict:
     """The whole GPU run (see the module docstring); returns the summary it writes."""
     from .bench import training_bench
     from .evaluate import evaluate, rows_markdown
@@ -132,8 +132,9 @@ def run(data: str, out: str | Path, overrides: dict | None = None, budget_minute
     profile = with_overrides(get_profile(PROFILE), overrides)  # a bad override fails before any work
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "environment.json", environment())
-    print(f"colorlib gpu-run: {environment()}", file=sys.stderr)
+    machine = environment()
+    write_json(out / "environment.json", machine)
+    print(f"colorlib gpu-run: {machine}", file=sys.stderr)
 
     bench = training_bench(PROFILE, data, steps=bench_steps, overrides=overrides, device=device)
     write_json(out / "bench.json", bench)
@@ -156,7 +157,8 @@ def run(data: str, out: str | Path, overrides: dict | None = None, budget_minute
             per_loss[loss] = {"error": str(exc), "seconds": time.perf_counter() - start}
             print(f"colorlib gpu-run: {loss}: {exc}", file=sys.stderr)
             continue
-        per_loss[loss] = {"seconds": time.perf_counter() - start, "minutes": (time.perf_counter() - start) / 60,
+        seconds = time.perf_counter() - start
+        per_loss[loss] = {"seconds": seconds, "minutes": seconds / 60,
                           **training_summary(read_log(folder), profile, loss, bench.get("peak_tflops"))}
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -167,7 +169,7 @@ def run(data: str, out: str | Path, overrides: dict | None = None, budget_minute
     gallery(evaluation).savefig(out / "gallery.png", dpi=80)
 
     summary = {"profile": profile.as_dict(), "overrides": overrides or {}, "steps": steps,
-               "steps_source": steps_source, "profile_steps": profile.steps, "budget_minutes": budget_minutes, "bench": bench, "losses": per_loss,
-               "total_minutes": (time.perf_counter() - started) / 60}
+               "steps_source": steps_source, "profile_steps": profile.steps, "budget_minutes": budget_minutes,
+               "bench": bench, "losses": per_loss, "total_minutes": (time.perf_counter() - started) / 60}
     write_json(out / "summary.json", summary)
     return summary

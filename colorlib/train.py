@@ -211,6 +211,16 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: T
     return number
 
 
+def build_model(profile: Profile, loss: str, bins: Tensor, device: torch.device, plan: RunPlan
+                ) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """The network of ``profile`` on ``device`` in the plan's memory layout, and its optimizer for ``loss``;
+    cuDNN set up for the run (the trainer and the benchmark both start here, so the bench times what
+    training runs)."""
+    configure_backends(device)
+    model = build_network(profile.as_dict(), bins=bins).to(device).to(memory_format=plan.torch_memory_format)
+    return model, build_optimizer(model, profile, loss)
+
+
 def plan_for(profile: Profile, device: torch.device, dataset: ColorDataset) -> RunPlan:
     """How a run of ``profile`` uses ``device`` (:func:`colorlib.accel.plan_run`) for this data set."""
     return plan_run(device, profile.precision, profile.memory_format, profile.data_mode, dataset.decoded_bytes)
@@ -236,11 +246,9 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     dataset = ColorDataset(cfg.data, split=cfg.split, size=profile.crop, train=True,
                            gray_threshold=profile.gray_threshold, seed=cfg.seed)
     bins = bins_tensor(device=device)
-    model = build_network(profile.as_dict(), bins=bins).to(device)
-    optimizer = build_optimizer(model, profile, cfg.loss)
     plan = plan_for(profile, device, dataset)
+    model, optimizer = build_model(profile, cfg.loss, bins, device, plan)
     precision = Precision(plan.precision, device)
-    configure_backends(device)
 
     start = 0
     ckpt_path = folder / CHECKPOINT
@@ -258,7 +266,6 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             "data_folder": None if cfg.data is None else str(Path(cfg.data).resolve()),
             "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
             "train_images": len(dataset), "device": device.type, "plan": plan.as_dict()}
-    model = model.to(memory_format=plan.torch_memory_format)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     def state(step: int) -> dict:
