@@ -1,12 +1,19 @@
-// Use a chapter live in JupyterLab, as a reader would: open it, run all cells, move the λ slider, and check
-// that the figure the slider drives changed. Usage: node tests/lab_check.mjs NOTEBOOK_URL SCREENSHOT
+// Use a chapter live in JupyterLab, as a reader would: open it, wait until its kernel is connected and idle,
+// run all cells once, move the λ slider, and check that the figure the slider drives changed.
+// Usage: node tests/lab_check.mjs NOTEBOOK_URL SCREENSHOT
 // Prints one JSON line; exits non-zero on any problem. Nothing may be fetched from off the machine.
+//
+// Why it waits for the status bar: the notebook's execution indicator reads "idle" from its first paint,
+// before the notebook has a session; a Run All sent then finds no kernel and opens "Select Kernel", one
+// sent while the session starts leaves cells unexecuted. The status bar's kernel item names the kernel and
+// reads "Idle" only once the kernel is connected and has answered.
 import { createRequire } from "node:module";
 
 const require = createRequire(`${process.env.NODE_TOOLS}/`);
 const { chromium } = require("playwright-core");
 
 const [url, screenshot] = process.argv.slice(2);
+const KERNEL = process.env.LAB_KERNEL || "Python (colorbook)";
 const origin = new URL(url).origin;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -19,44 +26,51 @@ tab.on("request", (r) => {
   const u = r.url();
   if (!u.startsWith(origin) && !u.startsWith("data:") && !u.startsWith("blob:")) offsite.push(u);
 });
-const result = { problems: [] };
+const result = { problems: [], timings: {} };
+const t0 = Date.now();
+const mark = (name) => { result.timings[name] = (Date.now() - t0) / 1000; };
 
-// "done" when every code cell has an execution count; "stalled" when, for 15 s, the kernel is idle, no cell
-// is queued ("[*]") and some never ran ("[ ]"); "timeout" after 10 minutes.
-async function runAllOutcome(tab) {
-  let idleSince = null;
-  for (const start = Date.now(); Date.now() - start < 600000; await tab.waitForTimeout(1000)) {
-    const { done, queued, idle } = await tab.evaluate(() => {
-      const prompts = [...document.querySelectorAll(".jp-CodeCell .jp-InputArea-prompt")].map((p) => p.textContent);
-      const indicator = document.querySelector(".jp-Notebook-ExecutionIndicator");
-      return { done: prompts.length > 0 && prompts.every((p) => /\[\d+\]/.test(p)),
-               queued: prompts.some((p) => p.includes("*")),
-               idle: indicator !== null && indicator.getAttribute("data-status") === "idle" };
-    });
-    if (done) return "done";
-    idleSince = idle && !queued ? (idleSince ?? Date.now()) : null;
-    if (idleSince !== null && Date.now() - idleSince > 15000) return "stalled";
-  }
-  return "timeout";
+// A modal dialog (Select Kernel, Kernel Restarting, an error) means the check raced or the kernel broke:
+// fail at once with the dialog's own words, never click past it.
+async function failOnDialog() {
+  const text = await tab.evaluate(() => {
+    const dialog = document.querySelector(".jp-Dialog");
+    return dialog ? dialog.innerText.replace(/\s+/g, " ").trim() : null;
+  });
+  if (text !== null) throw new Error(`a dialog is open: "${text.slice(0, 200)}"`);
 }
+
+// The status bar's kernel item: "<kernel name> | <status>".
+async function kernelStatus() {
+  return tab.evaluate(() => {
+    const bar = document.querySelector("#jp-main-statusbar");
+    return bar ? bar.innerText.replace(/\s+/g, " ") : "";
+  });
+}
+
+async function until(what, seconds, test) {
+  for (const end = Date.now() + seconds * 1000; Date.now() < end; await tab.waitForTimeout(500)) {
+    await failOnDialog();
+    if (await test()) return;
+  }
+  throw new Error(`timed out after ${seconds} s waiting for ${what} (status bar: "${(await kernelStatus()).slice(0, 120)}")`);
+}
+
 try {
   await tab.goto(url, { waitUntil: "load" });
   await tab.locator(".jp-Notebook").first().waitFor({ timeout: 120000 });
-  // Wait for the kernel, then Run > Run All Cells.
-  await tab.waitForFunction(() => document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']"),
-    null, { timeout: 120000 });
-  // Run > Run All Cells. Seen here (3 of 8 runs on 2026-11-30): a Run All sent while the new kernel was
-  // still settling executed only the first cell and left the others unqueued ("[ ]") with the kernel idle.
-  // That state is recognised and Run All is sent again (at most twice more); the attempts are reported.
-  result.runAllAttempts = 0;
-  let state = "stalled";
-  while (state === "stalled" && result.runAllAttempts < 3) {
-    result.runAllAttempts += 1;
-    await tab.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
-    await tab.locator(".lm-Menu-itemLabel", { hasText: /^Run All Cells$/ }).click();
-    state = await runAllOutcome(tab);
-  }
-  if (state !== "done") throw new Error(`Run All did not finish (${state})`);
+  mark("notebook_shown");
+  const ready = `${KERNEL} | Idle`;
+  await until(`"${ready}" in the status bar`, 180, async () => (await kernelStatus()).includes(ready));
+  mark("kernel_idle");
+  // Run > Run All Cells, once.
+  await tab.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
+  await tab.locator(".lm-Menu-itemLabel", { hasText: /^Run All Cells$/ }).click();
+  await until("every code cell to have run", 600, () => tab.evaluate(() => {
+    const prompts = [...document.querySelectorAll(".jp-CodeCell .jp-InputArea-prompt")].map((p) => p.textContent);
+    return prompts.length > 0 && prompts.every((p) => /\[\d+\]/.test(p));
+  }));
+  mark("all_cells_ran");
   result.cells = await tab.locator(".jp-CodeCell").count();
   result.kernel = (await tab.locator(".jp-Toolbar-kernelName").first().innerText()).trim();
   result.errors = await tab.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", { hasText: "Traceback" }).count();
@@ -79,8 +93,10 @@ try {
     await tab.waitForTimeout(500);
     changed = !(await picture.screenshot()).equals(before);
   }
+  mark("slider_moved");
   result.lambdaAfter = (await readout.innerText()).trim();
   result.figureChanged = changed;
+  await failOnDialog();
   await tab.screenshot({ path: screenshot, fullPage: false });
   if (!changed) result.problems.push("the figure did not change when λ moved");
   if (result.lambdaAfter === result.lambdaBefore) result.problems.push("the λ slider did not move");

@@ -53,6 +53,26 @@ def _wait_for(url: str, seconds: float) -> None:
     raise TimeoutError(f"{url} did not answer in {seconds} s")
 
 
+def _write_lab_settings(folder: Path) -> None:
+    """The settings the check runs JupyterLab with: every cell rendered (no virtual scrolling), and no news
+    or update toasts (they would ask jupyter.org, and a toast can sit in front of what the check clicks)."""
+    for plugin, values in {"notebook-extension/tracker": {"windowingMode": "none"},
+                           "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}.items():
+        path = folder / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def _node_result(run: subprocess.CompletedProcess) -> dict:
+    """The JSON line a check script printed; a crash before it is one clear failure, with its stderr."""
+    line = next((line for line in run.stdout.splitlines() if line.startswith("{")), None)
+    if line is None:
+        pytest.fail(f"lab_check.mjs exited {run.returncode} before its result line:\n{run.stderr[-3000:]}")
+    result = json.loads(line)
+    assert (run.returncode == 0) == (not result["problems"]), (run.returncode, result)
+    return result
+
+
 def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path):
     if not NODE_TOOLS.is_dir() or not shutil.which("chromium"):
         pytest.fail("browser tools missing: run `make browser` (make test does)")
@@ -65,18 +85,18 @@ def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path):
     params = {"profile": "smoke", "data": str(SHARED_DATA) if SHARED_DATA.is_dir() else None}
     pm.execute_notebook(str(NOTEBOOKS / "03_class_rebalancing.ipynb"), str(work / "chapter.ipynb"),
                         parameters=params, prepare_only=True, kernel_name="colorbook")
-    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)
-    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    _write_lab_settings(tmp_path / "settings")
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
-    server = subprocess.Popen(
-        [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
-         "--allow-root", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly"],  # nothing is asked of PyPI or of jupyter.org
-        cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server_log = tmp_path / "server.log"  # a file: a pipe read only at exit can fill and freeze the server
+    with open(server_log, "wb") as log:
+        server = subprocess.Popen(
+            [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+             "--allow-root", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--LabApp.extension_manager=readonly"],  # nothing is asked of PyPI or of jupyter.org
+            cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     shots = REPO / "book" / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     try:
@@ -93,11 +113,10 @@ def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-    server_log = server.stderr.read().decode(errors="replace")
-    result = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("{")))
-    assert not result["problems"], (result, run.stderr[-2000:])
-    # a second Run All (lab_check.mjs says when) is for a stalled start, never for a kernel that died
-    assert "KernelRestarter" not in server_log and "restarting kernel" not in server_log.lower(), server_log[-2000:]
+    logged = server_log.read_text(errors="replace")
+    result = _node_result(run)
+    assert not result["problems"], (result, run.stderr[-2000:], logged[-2000:])
+    assert "KernelRestarter" not in logged and "restarting kernel" not in logged.lower(), logged[-2000:]
     assert result["kernel"] == "Python (colorbook)" and result["figureChanged"] and result["cells"] > 5
     # nothing left behind: no server, no kernel
     time.sleep(1)
