@@ -8,20 +8,36 @@ SHARED := ../shared/datasets/nips17-dev
 DATA ?= $(if $(wildcard $(SHARED)/labels.csv),$(SHARED),)
 PROFILE ?=
 
-# Offline site assets, from the npm registry at build time: MathJax, require.js, the widgets HTML manager.
+# Offline site assets, from the npm registry at build time: MathJax, require.js, the widgets HTML manager, and
+# ONNX Runtime Web for chapter 9's in-browser colorizer (the page loads it; no other page does).
 VENDOR := book/_static/vendor
 NPM := build/npm-assets
 NODE_TOOLS := build/node
+ORT_WEB := 1.30.0
 
-.PHONY: venv book chapters site assets browser test lint clean lab gpu-prepare gpu-run
+.PHONY: venv lock book chapters site assets browser test lint clean lab gpu-prepare gpu-run
 
-$(STAMP): pyproject.toml
+# The environment is exactly requirements.lock (every package, pinned, with its hashes); pyproject.toml keeps
+# the ranges the library works with. `make lock` re-resolves the ranges against PyPI and refreshes the lock
+# (and environment.yml's versions, which must agree with it: tests/test_project.py).
+LOCK := requirements.lock
+LOCK_VENV := build/lock-venv
+PIP_TOOLS := pip-tools==7.6.2
+
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install -q $(PIP_TOOLS)
+	$(LOCK_VENV)/bin/pip-compile -q --upgrade --generate-hashes --allow-unsafe --extra dev --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+	$(PYTHON) scripts/sync_environment.py $(LOCK) environment.yml
 
 # Execute every chapter with papermill (PROFILE=smoke|cpu|gpu; default gpu with CUDA, else cpu), then build the site.
 book: chapters site
@@ -29,13 +45,17 @@ book: chapters site
 chapters: $(STAMP)
 	$(BIN)/python -m colorlib.book run $(if $(PROFILE),--profile $(PROFILE)) $(if $(DATA),--data $(DATA)) $(if $(RETRAIN),--retrain)
 
-$(VENDOR)/.done:
+$(VENDOR)/.done: Makefile
 	rm -rf $(NPM) $(VENDOR) && mkdir -p $(NPM) $(VENDOR)
-	cd $(NPM) && npm pack --silent mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.6 >/dev/null
+	cd $(NPM) && npm pack --silent mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.6 \
+	  onnxruntime-web@$(ORT_WEB) >/dev/null
 	for t in $(NPM)/*.tgz; do d=$${t%.tgz}; mkdir -p $$d && tar -xzf $$t -C $$d; done
 	cp -r $(NPM)/mathjax-3.2.2/package/es5 $(VENDOR)/mathjax
 	cp $(NPM)/requirejs-2.3.7/package/require.js $(VENDOR)/require.js
 	cp -r $(NPM)/jupyter-widgets-html-manager-1.0.6/package/dist $(VENDOR)/html-manager
+	mkdir -p $(VENDOR)/ort && cp $(NPM)/onnxruntime-web-$(ORT_WEB)/package/dist/ort.wasm.min.js \
+	  $(NPM)/onnxruntime-web-$(ORT_WEB)/package/dist/ort-wasm-simd-threaded.wasm \
+	  $(NPM)/onnxruntime-web-$(ORT_WEB)/package/dist/ort-wasm-simd-threaded.mjs $(VENDOR)/ort/
 	# The widgets manager asks for its icon fonts relative to the page (chapters live in book/chapters/).
 	rm -rf book/_extra && for d in @jupyter-widgets @jupyter-widgets/html-manager/dist; do \
 	  mkdir -p book/_extra/book/chapters/$$d && cp $(VENDOR)/html-manager/*.woff* $(VENDOR)/html-manager/*.ttf \
@@ -77,7 +97,7 @@ test: $(STAMP) lint assets browser
 	$(BIN)/python -m pytest -q -ra
 
 clean:
-	rm -rf book/_build book/chapters book/_static/vendor book/_extra build .pytest_cache
+	rm -rf book/_build book/chapters book/_static/vendor book/_static/generated book/_extra build .pytest_cache
 
 # The browser check's tools: Debian's Chromium and playwright-core (no browser download).
 browser: $(NODE_TOOLS)/node_modules/playwright-core/package.json
