@@ -16,15 +16,20 @@ from .encode import DEFAULT_K, DEFAULT_SIGMA, onehot_encode, soft_encode, soft_e
 from .quantize import gamut_bins
 
 
-def best_time(fn: Callable[[], object], repeats: int = 3) -> float:
-    """The fastest of ``repeats`` runs, in seconds (after one warm-up run)."""
+def timings(fn: Callable[[], object], repeats: int = 3) -> list[float]:
+    """Seconds of each of ``repeats`` runs of ``fn`` (after one warm-up run)."""
     fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def best_time(fn: Callable[[], object], repeats: int = 3) -> float:
+    """The fastest of ``repeats`` runs, in seconds (after one warm-up run)."""
+    return min(timings(fn, repeats))
 
 
 def photo_batch(data: str | None = None, n: int = 16, size: int = 256) -> np.ndarray:
@@ -50,8 +55,11 @@ def reference_encoding(rgb: np.ndarray, bins: np.ndarray, k: int = DEFAULT_K, si
     return idx, w / w.sum(axis=1, keepdims=True)
 
 
-def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeats: int = 3) -> dict:
-    """Throughput of colorlib (torch Lab + lattice soft encoding) vs the seed's reference, same photos."""
+def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeats: int = 5) -> dict:
+    """Throughput of colorlib (torch Lab + lattice soft encoding) vs the seed's reference on the same photos,
+    and the time of one-hot encoding over soft encoding. Each figure is the median of ``repeats`` timed runs;
+    the one-hot/soft ratio is measured in pairs (soft, then one-hot, one after the other), so that a change of
+    the machine's load between repeats moves both, and its range over the pairs says how noisy it is."""
     bins = gamut_bins()
     rgb = photo_batch(data, n, size)
     x = torch.stack([rgb_to_tensor(im) for im in rgb])
@@ -60,20 +68,23 @@ def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeat
     def ours():
         return soft_encode_sparse(rgb_to_lab(x)[:, 1:], bins_t)
 
-    t_ref = best_time(lambda: reference_encoding(rgb.astype(np.float64) / 255.0, bins), repeats)
-    t_ours = best_time(ours, repeats)
-    ab = rgb_to_lab(x[: max(1, n // 4)])[:, 1:]
-    t_soft = best_time(lambda: soft_encode(ab, bins_t), repeats)
-    t_onehot = best_time(lambda: onehot_encode(ab, bins_t), repeats)
+    t_ref = float(np.median(timings(lambda: reference_encoding(rgb.astype(np.float64) / 255.0, bins), repeats)))
+    t_ours = float(np.median(timings(ours, repeats)))
+    ab = rgb_to_lab(x[: max(1, n // 4)])[:, 1:]  # dense (N,313,H,W) targets: a quarter of the photos fills 330 MB
+    soft, onehot = (lambda: soft_encode(ab, bins_t)), (lambda: onehot_encode(ab, bins_t))
+    soft(), onehot()  # warm-up
+    ratios = [timings(onehot, 1)[0] / timings(soft, 1)[0] for _ in range(repeats)]
     pixels = n * size * size
     return {
         "photos": n,
         "size": size,
+        "repeats": repeats,
         "threads": torch.get_num_threads(),
         "reference_mpix_per_s": pixels / t_ref / 1e6,
         "colorlib_mpix_per_s": pixels / t_ours / 1e6,
         "lab_soft_encoding_speedup": t_ref / t_ours,
-        "onehot_over_soft_time": t_onehot / t_soft,
+        "onehot_over_soft_time": float(np.median(ratios)),
+        "onehot_over_soft_range": [float(min(ratios)), float(max(ratios))],
     }
 
 
@@ -133,7 +144,7 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
     Works with any number of photos: the trainer's sampler repeats a small folder to fill its batches.
     MFU is reported against ``peak_tflops`` when given, else against a known GPU's dense bf16 peak."""
     from .data import ColorDataset
-    from .profiles import get_profile, with_overrides
+    from .profiles import for_loss, get_profile, with_overrides
     from .quantize import bins_tensor
     from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
     from .train import (
@@ -147,7 +158,7 @@ def training_bench(profile_name: str, data: str | None = None, steps: int = 8, l
         train_step,
     )
 
-    profile = with_overrides(get_profile(profile_name), overrides)
+    profile = with_overrides(for_loss(get_profile(profile_name), loss), overrides)
     device = pick_device(device)
     dataset = ColorDataset(data, "train", size=profile.crop, gray_threshold=profile.gray_threshold)
     plan = plan_for(profile, device, dataset)
@@ -221,6 +232,9 @@ def peak_memory_of(profile_name: str, data: str | None = None, steps: int = 4) -
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
 
 
+QUICK_PHOTOS = 4  # photos of the encoding benchmark in --quick mode (the tests)
+
+
 def default_profiles(quick: bool = False) -> list[str]:
     """The profiles ``colorlib bench`` times: ``smoke`` when quick, else the CPU ones and, with CUDA, the GPU ones."""
     if quick:
@@ -236,7 +250,7 @@ def run(data: str | None = None, quick: bool = False, profiles: list[str] | None
     training benchmark runs (the GPU script's case)."""
     out = {}
     if profiles is None:
-        out["encoding"] = encoding_bench(data, n=2 if quick else 16, repeats=1 if quick else 3)
+        out["encoding"] = encoding_bench(data, n=QUICK_PHOTOS if quick else 16, repeats=3 if quick else 5)
     steps = steps or (2 if quick else 8)
     out["training"] = {p: training_bench(p, data, steps=steps, overrides=overrides, device=device,
                                          peak_tflops=peak_tflops)

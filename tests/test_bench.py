@@ -9,6 +9,8 @@ def test_bench_reports_ratios_measured_in_one_run():
     data = json.loads(out)
     enc = data["encoding"]
     assert enc["lab_soft_encoding_speedup"] > 0 and enc["onehot_over_soft_time"] > 0
+    low, high = enc["onehot_over_soft_range"]
+    assert low <= enc["onehot_over_soft_time"] <= high and enc["repeats"] >= 3
     smoke = data["training"]["smoke"]
     assert smoke["steps_per_s"] > 0 and 0 <= smoke["share_outside_network"] <= 1
     assert abs(smoke["share_data_wait"] + smoke["share_encode_loss"] - smoke["share_outside_network"]) < 1e-9
@@ -83,3 +85,15 @@ def test_bench_of_the_gpu_profile_reports_its_fields_on_cpu():
         assert gpu[key] >= 0, key
     # MFU against the given peak: the arithmetic the H200 run reports against 989 TFLOP/s
     assert gpu["peak_tflops"] == 0.5 and abs(gpu["mfu"] - gpu["model_tflops_per_s"] / 0.5) < 1e-12
+
+
+def test_the_encoding_bench_measures_the_same_through_the_cli_and_directly():
+    """The CLI once reported a 0.2× speed-up where a direct call gave 4×: the two paths must agree."""
+    from colorlib.bench import QUICK_PHOTOS
+
+    cli = json.loads(subprocess.run([sys.executable, "-m", "colorlib", "bench", "--quick", "--json"],
+                                    capture_output=True, text=True, check=True).stdout)["encoding"]
+    code = f"import json; from colorlib.bench import encoding_bench; print(json.dumps(encoding_bench(n={QUICK_PHOTOS}, repeats=3)))"
+    direct = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    ratio = cli["lab_soft_encoding_speedup"] / direct["lab_soft_encoding_speedup"]
+    assert 0.5 <= ratio <= 2.0, (cli, direct)
