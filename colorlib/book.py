@@ -1,24 +1,29 @@
 """Execute the chapters with papermill and hand the executed copies to Jupyter Book.
 
 ``python -m colorlib.book run [--profile P] [--data DIR] [--runs DIR] [--only 01,02]`` executes every
-``notebooks/NN_*.ipynb`` in order on a fresh kernel, injecting the parameters into its ``parameters``
-cell, and writes the executed copy to ``book/chapters/`` (the sources stay output-free). A failing
-chapter stops the run with the chapter's name and the failing cell's traceback.
+``notebooks/NN_*.ipynb`` on a fresh kernel (the ones that train first, :func:`execution_order`), injecting
+the parameters into its ``parameters`` cell, and writes the executed copy to ``book/chapters/`` (the sources
+stay output-free). A per-loss template (:data:`PER_LOSS`) gives one page per loss, each with its own title.
+The kernels run for the site (:mod:`colorlib.site`): knobs are drawn as build-time sliders and progress bars
+are off. A failing chapter stops the run with the chapter's name and the failing cell's traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from .losses import LOSSES
+from .losses import LOSS_TITLES, LOSSES
 from .paths import REPO, SHARED_DATA, runs_for
 
 NOTEBOOKS = REPO / "notebooks"
 EXECUTED = REPO / "book" / "chapters"
-PER_LOSS = {"05_training"}  # chapters executed once per loss, with a `loss` parameter
+# chapters executed once per loss, with a `loss` parameter: template -> the prefix of its pages (05_training_l2, …)
+PER_LOSS = {"05_training_loss": "05_training"}
+CHAPTER_OF_TEMPLATE = {"05_training_loss": 5}  # the pages are numbered 5.1 … 5.4 in the order of LOSSES
 
 
 class ChapterFailed(RuntimeError):
@@ -30,29 +35,105 @@ def chapters() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+def pages() -> list[str]:
+    """The names of the executed pages, in the order of :func:`chapters` (a per-loss template gives four)."""
+    return [name for nb in chapters() for name, _ in page_variants(nb)]
+
+
+def page_variants(nb: Path) -> list[tuple[str, dict]]:
+    """(page name, extra parameters) of each page a chapter notebook gives."""
+    if nb.stem not in PER_LOSS:
+        return [(nb.stem, {})]
+    return [(f"{PER_LOSS[nb.stem]}_{loss}", {"loss": loss}) for loss in LOSSES]
+
+
+def execution_order(notebooks: list[Path]) -> list[Path]:
+    """The order the runner executes the chapters in: the ones that train first (the per-loss pages, then the
+    others with a ``retrain`` parameter), so that every other page (the introduction's table, chapter 5's
+    overview) finds the trained models; the rest in their own order. The book's order is the table of contents'."""
+    return sorted(notebooks, key=lambda nb: (0 if nb.stem in PER_LOSS else 1 if "retrain" in parameter_names(nb) else 2,
+                                             nb.name))
+
+
+def parameter_names(nb: Path) -> set[str]:
+    """The names a chapter's ``parameters`` cell assigns (what papermill can set)."""
+    import re
+
+    import nbformat
+
+    cells = [c for c in nbformat.read(nb, as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
+    return {m.group(1) for c in cells for m in re.finditer(r"^(\w+)\s*=", c.source, flags=re.M)}
+
+
 def default_data() -> str | None:
     """The shared development photos when this checkout has them, else None (the embedded photos)."""
     return str(SHARED_DATA) if SHARED_DATA.is_dir() else None
 
 
-def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED, suffix: str = "") -> Path:
+def ipc_kernel_manager():
+    """The kernel manager the chapters run under: its kernel talks over local IPC sockets (files in Jupyter's
+    runtime folder) instead of TCP, so no other process on the machine can connect to it, and ipykernel has
+    no reason for its warning that TCP traffic is unencrypted (which it printed once per chapter)."""
+    from jupyter_client.manager import KernelManager
+
+    class IPCKernelManager(KernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", **kwargs)
+
+    return IPCKernelManager
+
+
+def run_chapter(nb: Path, parameters: dict, out_dir: Path = EXECUTED, name: str | None = None) -> Path:
+    """Execute one chapter on a fresh kernel with ``parameters``; the executed copy is ``out_dir/name.ipynb``.
+    The kernel runs with :data:`colorlib.site.SITE_ENV` set (knobs become build-time sliders, progress
+    bars are off: neither could move on a static page)."""
     import papermill as pm
 
+    from .site import SITE_ENV
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{nb.stem}{suffix}.ipynb"
+    out = out_dir / f"{name or nb.stem}.ipynb"
+    saved = {SITE_ENV: os.environ.get(SITE_ENV)}
+    os.environ[SITE_ENV] = "1"  # the kernel inherits the environment
     try:
         pm.execute_notebook(str(nb), str(out), parameters=parameters, kernel_name="python3",
-                            cwd=str(NOTEBOOKS), progress_bar=False)
+                            cwd=str(NOTEBOOKS), progress_bar=False, kernel_manager_class=ipc_kernel_manager())
     except pm.PapermillExecutionError as exc:
         raise ChapterFailed(f"chapter {nb.stem} failed in cell {exc.exec_count}:\n"
                             f"{exc.ename}: {exc.evalue}\n{''.join(exc.traceback)}") from None
-    hide_injected_parameters(out)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    present_page(out, parameters, title=page_title(nb, parameters))
     return out
 
 
-def hide_injected_parameters(path: Path) -> None:
-    """Tag papermill's injected-parameters cell ``remove-cell``: the site should not show this build
-    machine's absolute paths (the executed notebook keeps them, in the cell and in its metadata)."""
+def page_title(nb: Path, parameters: dict) -> str | None:
+    """The heading of a per-loss page ("5.1 Training with L2"); None for a chapter with its own heading."""
+    if nb.stem not in PER_LOSS:
+        return None
+    loss = parameters["loss"]
+    return f"{CHAPTER_OF_TEMPLATE[nb.stem]}.{LOSSES.index(loss) + 1} Training with {LOSS_TITLES[loss]}"
+
+
+def _shown_value(name: str, value) -> str:
+    """A parameter as the page shows it: paths relative to the repository (no build machine's paths)."""
+    from .paths import display_path
+
+    if name in ("data", "runs", "semantic_runs") and value is not None:
+        return repr(display_path(value))
+    return repr(value)
+
+
+def present_page(path: Path, parameters: dict, title: str | None = None) -> None:
+    """Make an executed copy read as its own page: the ``parameters`` cell shows the values this page was
+    executed with (paths relative to the repository), papermill's injected cell (absolute paths) is tagged
+    ``remove-cell``, and a per-loss page gets its own ``title`` in place of its template's first heading."""
+    import re
+
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -60,6 +141,17 @@ def hide_injected_parameters(path: Path) -> None:
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+        if "parameters" in tags:
+            lines = []
+            for line in cell.source.splitlines():
+                m = re.match(r"^(\w+) = (.*?)(\s+#.*)?$", line)
+                if m and m.group(1) in parameters:
+                    line = f"{m.group(1)} = {_shown_value(m.group(1), parameters[m.group(1)])}{m.group(3) or ''}"
+                lines.append(line)
+            cell.source = "\n".join(lines)
+    if title is not None:
+        first = next(c for c in nb.cells if c.cell_type == "markdown")
+        first.source = re.sub(r"^# .*$", f"# {title}", first.source, count=1, flags=re.M)
     nbformat.write(nb, path)
 
 
@@ -77,16 +169,15 @@ def run_all(profile: str, data: str | None, runs: str | None, only: list[str] | 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "credits.md").write_text(credits_page(data), encoding="utf-8")
     done = []
-    for nb in chapters():
+    for nb in execution_order(chapters()):
         if only and nb.name[:2] not in only:
             continue
-        variants = [(f"_{loss}", {"loss": loss, "retrain": retrain}) for loss in LOSSES] if nb.stem in PER_LOSS \
-            else [("", {})]
-        for suffix, extra in variants:
+        for name, extra in page_variants(nb):
+            extra = {**extra, "retrain": retrain} if "retrain" in parameter_names(nb) else extra
             start = time.time()
-            print(f"[book] {nb.stem}{suffix} ...", flush=True)
-            done.append(run_chapter(nb, {**params, **extra}, out_dir, suffix))
-            print(f"[book] {nb.stem}{suffix} done in {time.time() - start:.0f} s", flush=True)
+            print(f"[book] {name} ...", flush=True)
+            done.append(run_chapter(nb, {**params, **extra}, out_dir, name))
+            print(f"[book] {name} done in {time.time() - start:.0f} s", flush=True)
     return done
 
 
@@ -111,9 +202,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def setup_chapter(profile: str | None, data: str | None, runs: str | None = None):
@@ -143,3 +231,21 @@ def show_source(*objects):
     from IPython.display import Markdown
 
     return Markdown("\n\n".join(f"```python\n{inspect.getsource(obj)}```" for obj in objects))
+
+
+TAKEAWAY_CLASS = "cb-takeaway"  # the tests find the take-away boxes by this class
+
+
+def takeaway(markdown: str, title: str = "What to take away"):
+    """A chapter's closing box, from Markdown that the chapter formats with this build's numbers (so that
+    every number in it is computed, never typed). HTML with the theme's admonition classes: a box on the
+    site, a titled paragraph in JupyterLab."""
+    from IPython.display import HTML
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").render(markdown)
+    return HTML(f'<div class="admonition tip {TAKEAWAY_CLASS}"><p class="admonition-title">{title}</p>{body}</div>')
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -38,5 +38,11 @@ def credits_markdown(data: str | Path | None, names: list[str]) -> str:
 def credits_page(data: str | Path | None) -> str:
     """The book's photo-credits page: every validation photo (any of them can be shown)."""
     names = [i.name for i in scan(data, "val").items]
-    return ("# Photo credits\n\nThe book shows photos of the validation split: in chapters 1, 5 and 7 and in the "
-            "gallery's browser. Each is credited here.\n\n" + credits_markdown(data, names) + "\n")
+    return ("# Photo credits\n\nThe book shows photos of the validation split: " + ", ".join(PAGES_WITH_PHOTOS)
+            + ". Each is credited here (and the ones a chapter shows, at its end too).\n\n" + credits_markdown(data, names) + "\n")
+
+
+# Every page that shows photos of the data (tests/test_book.py checks this list against the executed pages).
+PAGES_WITH_PHOTOS = ("the introduction", "chapter 1 (Lab)", "the four sections of chapter 5 (one per loss)",
+                     "chapter 7 (the gallery and its browser)", "chapter 8 (the semantic colorizer)",
+                     "chapter 9 (the in-browser colorizer's examples)")

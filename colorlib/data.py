@@ -332,7 +332,7 @@ class DevicePhotos:
     def __init__(self, dataset: ColorDataset, device: torch.device, workers: int = 1):
         from concurrent.futures import ThreadPoolExecutor
 
-        from tqdm.auto import tqdm
+        from .site import progress as tqdm
 
         self.dataset = dataset
         with ThreadPoolExecutor(max(1, workers)) as pool:

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from .site import progress as tqdm
 
 
 @dataclass(frozen=True)

@@ -189,9 +189,9 @@ def test_bad_notebook_parameter_fails_in_the_first_cell(tmp_path):
     from colorlib.book import NOTEBOOKS, ChapterFailed, run_chapter
 
     with pytest.raises(ChapterFailed) as info:
-        run_chapter(NOTEBOOKS / "05_training.ipynb", {"profile": "smoke", "loss": "nope"}, tmp_path)
+        run_chapter(NOTEBOOKS / "05_training_loss.ipynb", {"profile": "smoke", "loss": "nope"}, tmp_path)
     message = str(info.value)
     assert "loss: unknown value 'nope'; allowed: l2, class, full-soft, full-onehot" in message
-    executed = json.loads((tmp_path / "05_training.ipynb").read_text())
+    executed = json.loads((tmp_path / "05_training_loss.ipynb").read_text())
     ran = [c for c in executed["cells"] if c["cell_type"] == "code" and c.get("execution_count")]
     assert len(ran) <= 3  # parameters, injected parameters, the setup cell: nothing heavy ran

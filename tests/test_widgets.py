@@ -41,18 +41,63 @@ def test_draw_receives_every_control():
     assert seen == [(1, 2), (1, 5)]
 
 
-def test_frames_slider_is_self_contained_html_with_one_picture_per_value():
+def _frames(page: str) -> list[str]:
     import html
     import json
     import re
 
+    return json.loads(html.unescape(re.search(r'data-frames="([^"]+)"', page).group(1)))
+
+
+def test_frames_slider_is_self_contained_html_with_one_picture_per_value():
     from colorlib.plots import annealed_mean_figure
     from colorlib.widgets import frames_slider
 
     values = [0.1, 0.38, 1.0]
     page = frames_slider(annealed_mean_figure, "T", values, start=1, fmt="{:.2f}")
-    frames = json.loads(html.unescape(re.search(r'data-frames="([^"]+)"', page).group(1)))
+    frames = _frames(page)
     assert len(frames) == 3 and all(f.startswith("data:image/png;base64,") for f in frames)
     assert len(set(frames)) == 3  # every value draws a different picture
     assert f'src="{frames[1]}"' in page and 'value="1"' in page and "<output>0.38</output>" in page
     assert "<script" not in page and "://" not in page  # nothing to run or fetch but the inline handler
+
+
+def test_frames_slider_has_a_slider_per_axis_and_a_picture_per_combination():
+    from colorlib.widgets import frames_slider
+
+    seen = []
+
+    def draw(a, b):
+        seen.append((a, b))
+        return _text_figure(f"{a} {b}")
+
+    page = frames_slider(draw, {"a": [1, 2, 3], "b": ["x", "y"]}, start={"a": 2, "b": 1})
+    assert seen == [(a, b) for a in (1, 2, 3) for b in ("x", "y")]  # row-major: the last axis fastest
+    frames = _frames(page)
+    assert len(frames) == 6 and f'src="{frames[2 * 2 + 1]}"' in page  # the start combination (a=3, b=y)
+    assert page.count('type="range"') == 2
+
+
+def _text_figure(text):
+    fig = Figure(figsize=(1, 1))
+    fig.text(0.5, 0.5, text)
+    return fig
+
+
+def test_knob_is_a_live_widget_in_jupyterlab_and_build_time_sliders_on_the_site(monkeypatch):
+    from colorlib.widgets import SITE_ENV, knob
+
+    def draw(lam, rule):
+        return _text_figure(f"{lam} {rule}")
+
+    def controls():
+        return {"lam": W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05),
+                "rule": W.Dropdown(options=["zhang", "margin"], value="margin")}
+
+    monkeypatch.delenv(SITE_ENV, raising=False)
+    live = knob(draw, **controls())
+    assert isinstance(live, W.VBox) and _moves(live, "lam", 0.25)
+    monkeypatch.setenv(SITE_ENV, "1")
+    site = knob(draw, frames={"lam": [0.0, 0.5, 1.0]}, **controls()).data
+    assert len(_frames(site)) == 6 and "<output>margin</output>" in site and "<output>0.5</output>" in site
+    assert "widget-view" not in site

@@ -1,0 +1,26 @@
+"""Tables as a reader sees them: one Markdown table from a header and rows (the book renders it as an HTML
+``<table>``; JupyterLab does too). Every table of the chapters and of the library's reports is made here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:
+    """A Markdown table: ``header`` and ``rows`` of cells (``str()`` of each), ``align`` one letter per column,
+    ``l`` or ``r`` (default: the first column left, the others right, as numbers read best)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    if len(align) != len(header) or any(len(r) != len(header) for r in rows):
+        raise ValueError(f"table: {len(header)} columns, but alignment {align!r} and rows of "
+                         f"{sorted({len(r) for r in rows})} cells")
+    rule = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None):
+    """:func:`markdown_table` as a displayable object (``IPython.display.Markdown``)."""
+    from IPython.display import Markdown
+
+    return Markdown(markdown_table(header, rows, align))
