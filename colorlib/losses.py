@@ -6,8 +6,9 @@ scalar: the mean over pixels.
 
 ``l2``           regression: ½‖(ab − âb)/110‖² with âb from the network's own ab head (Zhang's L2
                  baseline regresses ab directly from the last features), measured in ab/110 like the
-                 released model's head. Its scale differs from the cross-entropies'; the trainer's
-                 decoupled weight decay (:func:`colorlib.train.build_optimizer`) makes that harmless.
+                 released model's head. Its scale differs from the cross-entropies' by orders of
+                 magnitude, which is why each loss gets its own solver (chapter 5,
+                 :data:`colorlib.profiles.SOLVERS`).
 ``class``        cross-entropy on soft 5-NN targets, no rebalancing.
 ``full-soft``    the same, each pixel weighted by w[argmax target] (seed eq. 1, Zhang eq. 2).
 ``full-onehot``  cross-entropy on the nearest bin only, weighted the same way.
@@ -27,6 +28,9 @@ from .color import AB_SCALE
 from .encode import nearest_bins, soft_encode_sparse
 
 LOSSES = ("l2", "class", "full-soft", "full-onehot")
+# what each loss is called where a reader meets it (chapter 5's page titles, figure titles)
+LOSS_TITLES = {"l2": "L2", "class": "cross-entropy (class)", "full-soft": "rebalanced soft targets (full-soft)",
+               "full-onehot": "rebalanced one-hot targets (full-onehot)"}
 REBALANCED = ("full-soft", "full-onehot")
 
 

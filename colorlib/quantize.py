@@ -107,21 +107,35 @@ def _8bit_ab_chunks():
 
 def _bins_hit_by_8bit(centres: np.ndarray, grid: float, k: int) -> np.ndarray:
     """True for each lattice centre that is among the k nearest centres (ties included) of some 8-bit colour."""
-    side = int(round(2 * AB_EXTENT / grid)) + 1
+    ks = DEFAULT_KS if k in DEFAULT_KS else (k,)
+    return _hits_by_k(float(grid), ks)[ks.index(k)]
+
+
+DEFAULT_KS = (1, 5)  # the ``nearest`` rule (k = 1) and the ``knn`` rule at its default k: one pass gives both
+
+
+@lru_cache(maxsize=8)
+def _hits_by_k(grid: float, ks: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """For each k in ``ks``, which lattice centres are among the k nearest (ties included) of some 8-bit colour,
+    from one pass over the 16.7 million colours."""
+    half = int(np.floor(AB_EXTENT / grid))  # the lattice's indices run from -half to half (see lattice())
+    side = 2 * half + 1
     offsets = torch.arange(-2, 3, dtype=torch.float64)
     da, db = torch.meshgrid(offsets, offsets, indexing="ij")  # the 5x5 window holds the 6 nearest
-    hit = torch.zeros(side * side, dtype=torch.bool)
+    hits = [torch.zeros(side * side, dtype=torch.bool) for _ in ks]
     for ab in _8bit_ab_chunks():
         cell = torch.round(ab / grid)  # (2, P) nearest lattice indices
         ca = cell[0, :, None] + da.reshape(1, -1)
         cb = cell[1, :, None] + db.reshape(1, -1)
         d2 = (ca * grid - ab[0, :, None]) ** 2 + (cb * grid - ab[1, :, None]) ** 2
-        kth = d2.kthvalue(k, dim=1, keepdim=True).values
-        keep = d2 <= kth + 1e-9
-        half = (side - 1) // 2
-        idx = (ca[keep] + half) * side + (cb[keep] + half)
-        hit[idx.long()] = True
-    return hit.numpy()
+        # window points beyond the lattice are no centres (at coarse grids the lattice ends inside the gamut)
+        d2 = torch.where((ca.abs() <= half) & (cb.abs() <= half), d2, torch.inf)
+        ranked = d2.sort(dim=1).values
+        idx = ((ca + half) * side + (cb + half)).long()
+        for hit, k in zip(hits, ks, strict=True):
+            keep = (d2 <= ranked[:, k - 1 : k] + 1e-9) & torch.isfinite(d2)
+            hit[idx[keep]] = True
+    return tuple(h.numpy() for h in hits)
 
 
 def distance_to_gamut(points: np.ndarray, p: float = np.inf) -> np.ndarray:

@@ -51,3 +51,13 @@ def test_cli_bins_json():
     data = json.loads(out)
     assert data["grid"] == 10 and data["Q"] == 313 and len(data["bins"]) == 313
     assert bins_digest(np.array(data["bins"])) == ZHANG_BINS_SHA256
+
+
+def test_every_rule_works_at_grids_that_do_not_divide_the_lattice_extent():
+    # at grid 25 the lattice ends at ±100, inside the gamut's reach: the 8-bit rules must stay on it
+    for grid in (7.5, 25):
+        margin = {tuple(b) for b in gamut_bins(grid, "margin").tolist()}
+        for rule in ("nearest", "knn"):
+            bins = gamut_bins(grid, rule)
+            assert len(bins) and {tuple(b) for b in bins} <= {tuple(b) for b in lattice(grid).tolist()}
+        assert {tuple(b) for b in gamut_bins(grid, "nearest").tolist()} <= margin | set(map(tuple, lattice(grid).tolist()))
