@@ -31,7 +31,9 @@ class Profile:
     encoder: str = "lite2"  # the semantic network's frozen encoder (EfficientNet-Lite0/1/2)
     eval_limit: int | None = None  # evaluate only the first N validation photos (None: all)
     bench_photos: int = 8  # photos per encoding benchmark in chapter 2
-    bench_repeats: int = 3  # timed repeats per benchmark (the fastest counts)
+    bench_repeats: int = 5  # timed repeats per benchmark (the median counts)
+    knob_frames: int = 11  # values per control of a knob's build-time slider on the site (colorlib.widgets.knob)
+    browse_photos: int = 48  # photos in chapter 7's build-time browser
     # how the run uses its device (colorlib.accel); "auto" resolves from the device, once per run
     precision: str = "auto"  # "bf16" | "fp16" (with a gradient scaler) | "fp32"
     memory_format: str = "auto"  # "channels-last" | "contiguous"
@@ -63,7 +65,8 @@ GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 10
 # cpu-semantic: sized by its measured speed, not tuned; gpu-semantic: not measured (no GPU yet).
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
-                     checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=1),
+                     checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=3,
+                     knob_frames=2, browse_photos=6),
     "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=2500, lr=1e-3, lr_final=1e-5,
                    checkpoint_every=250, workers=1),
     "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=GPU_BATCH, steps=GPU_STEPS, lr=3e-4,
@@ -72,12 +75,62 @@ PROFILES: dict[str, Profile] = {
     # channels, trained at the resolution the encoder still recognises objects at.
     "smoke-semantic": Profile("smoke-semantic", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3,
                               lr_final=1e-3, checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2,
-                              bench_repeats=1, arch="semantic"),
+                              bench_repeats=3, knob_frames=2, browse_photos=6, arch="semantic"),
     "cpu-semantic": Profile("cpu-semantic", width=0.25, crop=128, eval_size=128, batch=32, steps=1000, lr=1e-3,
                             lr_final=1e-5, checkpoint_every=250, workers=1, arch="semantic"),
     "gpu-semantic": Profile("gpu-semantic", width=1.0, crop=176, eval_size=256, batch=64, steps=4000, lr=1e-3,
                             lr_final=1e-5, checkpoint_every=1000, workers=8, arch="semantic"),
 }
+
+
+# --- each loss's solver -------------------------------------------------------------------------------
+# The losses differ in scale by orders of magnitude (chapter 5), so one solver does not fit all four: each
+# loss gets its own, chosen by ONE rule, the same for every loss and both networks (colorlib.tune.choose_solver):
+# every candidate below is trained for SOLVER_TRIAL_FRACTION of the profile's steps on the `fit` photos and
+# scored on the held-out `tune` photos; the candidate whose colorizations have the highest class-balanced AuC
+# (SOLVER_CRITERION) there wins. One metric for all four losses, so that they are chosen alike; the one column
+# of Table 1 that none of the seed's claims is decided on, so that choosing the solver does not decide a claim;
+# and one that needs no prior (the rebalanced AuC's weights come from the prior the rebalanced losses train
+# with) and that a flat colour cannot win (it scores as gray). Each loss's own held-out loss was the first
+# choice; its first l2 trials preferred the solver that paints one flat colour (chapter 5 shows them), because
+# at this scale the L2 loss is lowest near the mean colour. The rule was changed before the other trials ran.
+SOLVER_CRITERION = "auc_classbal"
+SOLVER_CANDIDATES: tuple[dict[str, str | float], ...] = (
+    {"decay": "coupled", "lr": 1e-3},  # the seed's solver (Adam with its L2 penalty), at the profile's rate
+    {"decay": "coupled", "lr": 3e-4},
+    {"decay": "decoupled", "lr": 1e-3},  # AdamW
+    {"decay": "decoupled", "lr": 3e-4},
+)
+SOLVER_TRIAL_FRACTION = 0.2  # trials train 1/5 of the profile's steps (cpu 500, cpu-semantic 200), same schedule
+SEED_SOLVER = SOLVER_CANDIDATES[0]  # kept as an extra l2 run (chapter 6: what this solver does to L2)
+
+# What the rule chose, per profile and loss: the recorded trials under results/<profile>-nips17-dev/tuning/solver/
+# (tests/test_tune.py checks that these are what the rule picks from the records). A profile or loss not named
+# keeps the profile's own fields (the smoke and gpu profiles: no trials).
+SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
+    "cpu": {
+        "l2": {"decay": "decoupled", "lr": 0.001},
+        "class": {"decay": "coupled", "lr": 0.0003},
+        "full-soft": {"decay": "decoupled", "lr": 0.001},
+        "full-onehot": {"decay": "decoupled", "lr": 0.001},
+    },
+    "cpu-semantic": {
+        "l2": {"decay": "decoupled", "lr": 0.001},
+        "class": {"decay": "coupled", "lr": 0.0003},
+        "full-soft": {"decay": "coupled", "lr": 0.001},
+        "full-onehot": {"decay": "coupled", "lr": 0.001},
+    },
+}
+
+
+def solver_trial_steps(profile: Profile) -> int:
+    """The steps of one solver trial at ``profile``: :data:`SOLVER_TRIAL_FRACTION` of its steps."""
+    return max(1, round(profile.steps * SOLVER_TRIAL_FRACTION))
+
+
+def for_loss(profile: Profile, loss: str) -> Profile:
+    """``profile`` with the solver chosen for ``loss`` (:data:`SOLVERS`); unchanged where none was chosen."""
+    return replace(profile, **SOLVERS.get(profile.name, {}).get(loss, {}))
 
 
 def semantic_profile(name: str) -> str:

@@ -30,6 +30,14 @@ CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config
 LOG_FIELDS = ["step", "loss", "lr", "images_per_s", "seconds"]
 
 
+SEED_SOLVER = "seed-solver"  # RUNS/seed-solver/l2: the l2 run kept under the seed's solver (chapter 6's extra row)
+
+
+def seed_solver_runs(runs: str | Path) -> Path:
+    """The runs folder of the extra run trained with the seed's solver (:data:`colorlib.profiles.SEED_SOLVER`)."""
+    return Path(runs) / SEED_SOLVER
+
+
 def run_dir(out: str | Path, loss: str) -> Path:
     """The folder of one loss's run inside a runs folder (the loss name is checked first)."""
     return Path(out) / check_loss(loss)
@@ -120,3 +128,11 @@ def read_log(folder: str | Path) -> list[dict]:
 def read_config(folder: str | Path) -> dict:
     """A run's ``config.json`` (profile settings, data, seed, command, number of training photos)."""
     return json.loads((Path(folder) / CONFIG).read_text(encoding="utf-8"))
+
+
+def loss_fall(log: list[dict], steps: int = 100) -> dict[str, float]:
+    """Did the training loss fall? The mean loss of the first and of the last ``steps`` steps of a run's log
+    (:func:`read_log`) and the relative change, last over first minus one (negative: it fell)."""
+    first = sum(r["loss"] for r in log[:steps]) / len(log[:steps])
+    last = sum(r["loss"] for r in log[-steps:]) / len(log[-steps:])
+    return {"first": first, "last": last, "change": last / first - 1}

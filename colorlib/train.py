@@ -29,17 +29,17 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Sampler
-from tqdm.auto import tqdm
 
 from .accel import Precision, RunPlan, configure_backends, plan_run
 from .data import TRAIN_SPLITS, ColorDataset, DeviceLoader, DevicePhotos
 from .losses import check_loss, compute_loss, target_ab, uses_regression
 from .model import build_network
 from .paths import RUNS, resolve_data
-from .profiles import Profile, get_profile, with_overrides
+from .profiles import Profile, for_loss, get_profile, with_overrides
 from .quantize import bins_tensor
 from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
 from .runs import CHECKPOINT, CONFIG, FINAL, LOG, RunLog, load_checkpoint, run_dir, save_atomic
+from .site import progress as tqdm
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -86,7 +86,7 @@ def check_writable(folder: Path) -> None:
 def validate(cfg: TrainConfig) -> tuple[Profile, torch.device, Path]:
     """Check every parameter before any work: loss, profile, device, data folder, run folder."""
     check_loss(cfg.loss)
-    profile = with_overrides(get_profile(cfg.profile), cfg.overrides)
+    profile = with_overrides(for_loss(get_profile(cfg.profile), cfg.loss), cfg.overrides)  # the loss's solver, then --set
     device = pick_device(cfg.device)
     resolve_data(cfg.data)
     if cfg.split not in TRAIN_SPLITS:

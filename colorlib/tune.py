@@ -18,8 +18,16 @@ from pathlib import Path
 import torch
 
 from .losses import compute_loss, target_ab, uses_regression
-from .profiles import get_profile, with_overrides
-from .runs import FINAL, load_model
+from .metrics import ab_spread
+from .profiles import (
+    SOLVER_CANDIDATES,
+    SOLVER_CRITERION,
+    for_loss,
+    get_profile,
+    solver_trial_steps,
+    with_overrides,
+)
+from .runs import FINAL, load_model, loss_fall, read_log
 from .train import TrainConfig, train
 
 TRIALS = "trials.jsonl"
@@ -48,26 +56,90 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
     """Train ``loss`` on ``fit`` with ``base`` + ``overrides``; score on ``tune``; append to ``trials.jsonl``.
 
     A trial whose run already exists is scored again, not retrained (delete its folder to retrain)."""
-    from .evaluate import COLUMNS, evaluate
-
-    changed = with_overrides(get_profile(base), overrides)  # a bad override fails here, before any work
+    changed = with_overrides(for_loss(get_profile(base), loss), overrides)  # a bad override fails here, before any work
     overrides = {k: getattr(changed, k) for k in (overrides or {})}  # typed values: "3e-4" -> 0.0003
-    name = trial_name(overrides)
-    folder = Path(out) / name
+    folder = Path(out) / trial_name(overrides)
     start = time.time()
-    run = train(TrainConfig(loss=loss, profile=base, data=data, out=str(folder), split="fit", overrides=overrides,
-                            resume=True, command=["colorlib", "tune", "--loss", loss, "--base", base,
-                                                  *[f"--set={k}={v}" for k, v in overrides.items()]]))
-    wall = time.time() - start
-    scored = evaluate(folder, data, base, classifier, ci=False, split="tune")
-    tune_set = scored.eval_set
-    result = {"trial": name, "loss": loss, "base": base, "overrides": overrides,
-              "profile_settings": changed.as_dict(), "seconds": round(wall),
-              "tune_photos": len(tune_set.L), "tune_loss": held_out_loss(run, loss, tune_set.L, tune_set.ab),
-              "scores": {r["method"]: {c.key: round(r[c.key], 2) for c in COLUMNS} for r in scored.rows}}
+    train(TrainConfig(loss=loss, profile=base, data=data, out=str(folder), split="fit", overrides=overrides,
+                      resume=True, command=["colorlib", "tune", "--loss", loss, "--base", base,
+                                            *[f"--set={k}={v}" for k, v in overrides.items()]]))
+    result = score_trial(loss, data, out, base, overrides, classifier, seconds=round(time.time() - start))
     with open(Path(out) / TRIALS, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(result) + "\n")
     return result
+
+
+def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrides: dict, classifier: str = "auto",
+                seconds: int | None = None) -> dict:
+    """The record of a trained trial: its settings, the held-out loss on the tune photos, every Table-1
+    column of every row there, the spread of its colorizations and how far its training loss fell."""
+    from .evaluate import COLUMNS, evaluate
+
+    name = trial_name(overrides)
+    folder = Path(out) / name
+    run = folder / loss
+    scored = evaluate(folder, data, base, classifier, ci=False, split="tune")
+    tune_set = scored.eval_set
+    log = read_log(run)
+    return {"trial": name, "loss": loss, "base": base, "overrides": overrides,
+            "profile_settings": with_overrides(for_loss(get_profile(base), loss), overrides).as_dict(),
+            "seconds": seconds, "tune_photos": len(tune_set.L),
+            "tune_loss": held_out_loss(run, loss, tune_set.L, tune_set.ab),
+            "scores": {r["method"]: {c.key: round(r[c.key], 2) for c in COLUMNS} for r in scored.rows},
+            "tune_spread": {k: round(v, 3) for k, v in ab_spread(scored.predictions[loss]).items()},
+            "loss_fall": {k: round(v, 5) for k, v in loss_fall(log, max(1, len(log) // 5)).items()}}
+
+
+def rescore_trials(out: str | Path, data: str | None, classifier: str = "auto") -> list[dict]:
+    """Score again, with this code, every recorded trial under ``out`` that lacks a field this code records (its
+    run is kept, nothing is retrained; it keeps its training time), and rewrite ``trials.jsonl``."""
+    fields = ("tune_spread", "loss_fall")
+    trials = [t if all(f in t for f in fields) else
+              score_trial(t["loss"], data, out, t["base"], t["overrides"], classifier, t.get("seconds"))
+              for t in read_trials(out)]
+    path = Path(out) / TRIALS
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(t) + "\n" for t in trials), encoding="utf-8")
+    tmp.replace(path)
+    return trials
+
+
+WALL_CLOCK = "training (s, wall clock)"  # not a benchmark: the logs of the trained runs are
+SOLVER_TRIALS = "solver"  # the solver trials of a runs folder: RUNS/tuning/solver/trials.jsonl
+
+
+def solver_candidates(base: str) -> list[dict]:
+    """The overrides of every solver trial at profile ``base``: each of
+    :data:`colorlib.profiles.SOLVER_CANDIDATES` at :func:`colorlib.profiles.solver_trial_steps` steps."""
+    steps = solver_trial_steps(get_profile(base))
+    return [{**candidate, "steps": steps} for candidate in SOLVER_CANDIDATES]
+
+
+def run_solver_trials(loss: str, data: str | None, out: str | Path, base: str = "cpu",
+                      classifier: str = "auto") -> list[dict]:
+    """Every solver candidate of ``loss`` at ``base`` as a trial (:func:`run_trial`), in the order of
+    :data:`~colorlib.profiles.SOLVER_CANDIDATES`."""
+    return [run_trial(loss, data, out, base, overrides, classifier) for overrides in solver_candidates(base)]
+
+
+def solver_key(trial: dict) -> tuple:
+    """What identifies a solver candidate in a trial: its kind of decay and its learning rate."""
+    settings = trial["profile_settings"]
+    return settings["decay"], float(settings["lr"])
+
+
+def choose_solver(trials: list[dict], loss: str, base: str) -> dict:
+    """The rule (:data:`colorlib.profiles.SOLVER_CANDIDATES`): of the recorded solver trials of ``loss`` at
+    ``base``, the one whose colorizations score the highest :data:`~colorlib.profiles.SOLVER_CRITERION` on the
+    tune photos. Every candidate must have been run, at the trial steps, else a one-line error says which is
+    missing."""
+    steps = solver_trial_steps(get_profile(base))
+    mine = {solver_key(t): t for t in trials if t["loss"] == loss and t["base"] == base
+            and t["profile_settings"]["steps"] == steps}
+    missing = [c for c in SOLVER_CANDIDATES if (c["decay"], float(c["lr"])) not in mine]
+    if missing:
+        raise ValueError(f"solver of {loss} at {base}: no trial of {missing[0]} at {steps} steps recorded")
+    return max(mine.values(), key=lambda t: t["scores"][loss][SOLVER_CRITERION])
 
 
 def tuning_dir(runs: str | Path) -> Path:
@@ -83,21 +155,57 @@ def read_trials(out: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def trials_markdown(trials: list[dict]) -> str:
-    """Recorded trials as a Markdown table: the loss trained, the held-out loss (the criterion; the lowest
-    of each loss in bold), that loss's scores on the tune photos for every column of Table 1, and the
-    training time."""
+def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None) -> str:
+    """Recorded trials as a Markdown table: the loss trained, the held-out loss, that loss's scores on the tune
+    photos for every column of Table 1, and the training time. The trial each loss chose is in bold: ``chosen``
+    ({loss: trial}, e.g. by :func:`choose_solver`), else the one with the lowest held-out loss."""
     from .evaluate import COLUMNS
 
-    best = {loss: min((t for t in trials if t["loss"] == loss), key=lambda t: t["tune_loss"])
-            for loss in dict.fromkeys(t["loss"] for t in trials)}
+    losses = dict.fromkeys(t["loss"] for t in trials)
+    best = chosen or {loss: min((t for t in trials if t["loss"] == loss), key=lambda t: t["tune_loss"]) for loss in losses}
+    from .tables import markdown_table
+
     shown = [c for c in COLUMNS if all(c.key in t["scores"][t["loss"]] for t in trials)]
-    lines = ["| trial | loss | held-out loss | " + " | ".join(c.header for c in shown) + " | training (s) |",
-             "|---|---|---:|" + "---:|" * len(shown) + "---:|"]
+    rows = []
     for t in trials:
-        held_out = f"**{t['tune_loss']:.4g}**" if t is best[t["loss"]] else f"{t['tune_loss']:.4g}"
-        scores = " | ".join(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown)
-        seconds = "–" if t.get("seconds") is None else str(t["seconds"])
-        lines.append(f"| {t['trial']} | {t['loss']} | {held_out} | {scores} | {seconds} |")
-    verdicts = "; ".join(f"{loss}: **{t['trial']}**" for loss, t in best.items())
-    return "\n".join(lines) + f"\n\nLowest held-out loss: {verdicts}."
+        mark = "**" if t is best.get(t["loss"]) else ""
+        rows.append([f"{mark}{t['trial'].replace(',', ', ')}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
+                     *(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown),
+                     "–" if t.get("seconds") is None else t["seconds"]])
+    rule = "the solver rule's choice" if chosen else "the lowest held-out loss"
+    verdicts = "; ".join(f"{loss}: **{t['trial'].replace(',', ', ')}**" for loss, t in best.items())
+    table = markdown_table(["trial", "loss", "held-out loss", *(c.header for c in shown), WALL_CLOCK], rows,
+                           "ll" + "r" * (len(shown) + 2))
+    return table + f"\n\nIn bold, {rule}: {verdicts}."
+
+
+def solver_table_markdown(trials: list[dict], base: str) -> str:
+    """The solver trials of every loss at ``base`` as a Markdown table: each candidate's decay and rate, the
+    criterion on the tune photos (the chosen candidate of each loss in bold), the loss's own held-out loss,
+    how much its colorizations vary within a photo (Lab units), how far its training loss fell, and its time.
+    Losses with an incomplete set of trials are left out (:func:`choose_solver` says why)."""
+    from .evaluate import COLUMN
+    from .losses import LOSSES
+    from .tables import markdown_table
+
+    criterion = COLUMN[SOLVER_CRITERION]
+    rows = []
+    for loss in LOSSES:
+        try:
+            chosen = choose_solver(trials, loss, base)
+        except ValueError:
+            continue
+        steps = chosen["profile_settings"]["steps"]
+        mine = sorted((t for t in trials if t["loss"] == loss and t["base"] == base
+                       and t["profile_settings"]["steps"] == steps), key=solver_key)
+        for t in mine:
+            value = f"{t['scores'][loss][SOLVER_CRITERION]:.2f}"  # as recorded: the candidates are close
+            value = f"**{value}** (chosen)" if t is chosen else value
+            spread = f"{t['tune_spread']['within']:.1f}" if "tune_spread" in t else "–"
+            fall = f"{100 * t['loss_fall']['change']:+.1f}%" if "loss_fall" in t else "–"
+            decay, lr = solver_key(t)
+            rows.append([loss, decay, f"{lr:g}", value, f"{t['tune_loss']:.4g}", spread, fall,
+                         "–" if t.get("seconds") is None else t["seconds"]])
+    return markdown_table(["loss", "decay", "learning rate", f"{criterion.header} (criterion)", "own held-out loss",
+                           "ab spread within a photo (Lab units)", "training loss, last fifth vs first", WALL_CLOCK],
+                          rows, "llrrrrrr")

@@ -41,3 +41,41 @@ def test_cli_rejects_a_bad_override_before_any_work(tmp_path):
             ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
              "encoder", "precision", "memory_format", "data_mode", "workers"))]
     assert not any(tmp_path.iterdir())
+
+
+def _record(loss, decay, lr, criterion, base="cpu"):
+    from colorlib.profiles import get_profile, solver_trial_steps
+
+    settings = {**get_profile(base).as_dict(), "decay": decay, "lr": lr, "steps": solver_trial_steps(get_profile(base))}
+    return {"loss": loss, "base": base, "profile_settings": settings, "tune_loss": 1.0, "trial": f"{decay},{lr}",
+            "scores": {loss: {"auc_classbal": criterion}}}
+
+
+def test_the_solver_rule_takes_the_highest_criterion_and_needs_every_candidate():
+    from colorlib.profiles import SOLVER_CANDIDATES
+    from colorlib.tune import choose_solver
+
+    trials = [_record("l2", c["decay"], c["lr"], 60.0 + i) for i, c in enumerate(SOLVER_CANDIDATES)]
+    assert choose_solver(trials, "l2", "cpu") is trials[-1]
+    trials[-1]["profile_settings"]["steps"] = 7  # a trial of another length does not count
+    with pytest.raises(ValueError, match="no trial of"):
+        choose_solver(trials, "l2", "cpu")
+
+
+def test_each_loss_trains_with_the_solver_the_rule_chose_from_the_records():
+    """colorlib.profiles.SOLVERS is what choose_solver picks from the committed trials, and the committed models
+    were trained with it."""
+    from colorlib.losses import LOSSES
+    from colorlib.paths import RESULTS
+    from colorlib.profiles import SOLVERS, for_loss
+    from colorlib.runs import read_config
+    from colorlib.tune import SOLVER_TRIALS, choose_solver, tuning_dir
+
+    for base in ("cpu", "cpu-semantic"):
+        runs = RESULTS / f"{base}-nips17-dev"
+        trials = read_trials(tuning_dir(runs) / SOLVER_TRIALS)
+        for loss in LOSSES:
+            best = choose_solver(trials, loss, base)["profile_settings"]
+            assert SOLVERS[base][loss] == {"decay": best["decay"], "lr": best["lr"]}, (base, loss)
+            trained = read_config(runs / loss)["profile_settings"]
+            assert for_loss(get_profile(base), loss).as_dict() == {**trained, "name": base}, (base, loss)
