@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -59,7 +60,12 @@ def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeat
     """Throughput of colorlib (torch Lab + lattice soft encoding) vs the seed's reference on the same photos,
     and the time of one-hot encoding over soft encoding. Each figure is the median of ``repeats`` timed runs;
     the one-hot/soft ratio is measured in pairs (soft, then one-hot, one after the other), so that a change of
-    the machine's load between repeats moves both, and its range over the pairs says how noisy it is."""
+    the machine's load between repeats moves both, and its range over the pairs says how noisy it is.
+
+    The figures are only comparable on an otherwise idle machine: with another multi-threaded process busy
+    (a training run, a test suite), torch's threads wait on each other and the speed-up fell from 4× to 0.3×
+    here, so the machine's load average before the run is reported with them."""
+    load_before = os.getloadavg()[0]  # another busy process makes both pipelines slower, and unevenly so
     bins = gamut_bins()
     rgb = photo_batch(data, n, size)
     x = torch.stack([rgb_to_tensor(im) for im in rgb])
@@ -80,6 +86,8 @@ def encoding_bench(data: str | None = None, n: int = 16, size: int = 256, repeat
         "size": size,
         "repeats": repeats,
         "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_average_before": round(load_before, 2),
         "reference_mpix_per_s": pixels / t_ref / 1e6,
         "colorlib_mpix_per_s": pixels / t_ours / 1e6,
         "lab_soft_encoding_speedup": t_ref / t_ours,

@@ -77,11 +77,15 @@ def check_claims(evaluation: Evaluation, photos: np.ndarray | None = None) -> li
     return out
 
 
-def claims_markdown(checked: list[dict]) -> str:
-    """The claim checks as a Markdown table."""
-    lines = ["| the seed's claim | evidence | ours: difference [paired 95% interval] | verdict |",
-             "|---|---|---:|---|"]
+def claims_markdown(checked: list[dict], before: dict[str, str] | None = None) -> str:
+    """The claim checks as a Markdown table; with ``before`` ({claim text: verdict} of earlier models, e.g.
+    :func:`colorlib.reading.previous_verdicts`), a last column with the earlier verdict."""
+    from .tables import markdown_table
+
+    extra = before is not None
+    rows = []
     for c in checked:
-        ours = (f"{c['difference']:+.1f} [{c['low']:+.1f}, {c['high']:+.1f}]" if "difference" in c else "–")
-        lines.append(f"| {c['claim']} | {c['evidence']} | {ours} | **{c['verdict']}** |")
-    return "\n".join(lines)
+        ours = (f"{c['difference']:+.1f} <small>[{c['low']:+.1f}, {c['high']:+.1f}]</small>" if "difference" in c else "–")
+        rows.append([c["claim"], c["evidence"], ours, f"**{c['verdict']}**", *([before.get(c["claim"], "–")] if extra else [])])
+    header = ["the seed's claim", "evidence", "ours: difference [paired 95% interval]", "verdict"]
+    return markdown_table(header + (["previous models"] if extra else []), rows, "llrl" + ("l" if extra else ""))

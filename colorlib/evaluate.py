@@ -18,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab
 from .data import ColorDataset, find_images, load_rgb, report_skip, rgb_to_tensor
@@ -26,6 +25,7 @@ from .download import find_weights
 from .encode import DEFAULT_T
 from .losses import uses_regression
 from .metrics import (
+    PSNR_CAP,
     ab_error,
     auc_from_counts,
     bootstrap_ci,
@@ -43,7 +43,8 @@ from .paths import REPO, embedded_images, resolve_data, runs_for
 from .profiles import get_profile
 from .quantize import gamut_bins
 from .rebalance import training_prior
-from .runs import eval_size_of, load_model, load_runs, run_eval_size
+from .runs import eval_size_of, find_runs, load_model, load_runs, run_eval_size
+from .site import progress as tqdm
 
 BASELINES = ("ground-truth", "gray", "random")
 REFERENCE = "zhang-eccv16"  # Zhang et al.'s released weights: a row wherever the file is present
@@ -127,13 +128,24 @@ class PerImage:
 @dataclass(frozen=True)
 class Column:
     """One column of Table 1: ``statistic(per_image, photos)`` is its value over the photos with indices
-    ``photos``; ``interval`` says whether rows carry a 95% bootstrap interval (``<key>_ci``)."""
+    ``photos``; ``interval`` says whether rows carry a 95% bootstrap interval (``<key>_ci``); a value at or
+    above ``undefined_from`` is shown as "–" (the PSNR of the ground truth itself: infinite)."""
 
     key: str
     header: str
     fmt: str
     interval: bool
     statistic: Callable[[PerImage, np.ndarray], float]
+    undefined_from: float | None = None
+
+    def cell(self, row: dict) -> str:
+        """The value of ``row`` in this column as a table shows it, its interval in smaller type."""
+        value = row[self.key]
+        if self.undefined_from is not None and value >= self.undefined_from:
+            return "–"
+        interval = row.get(self.key + "_ci")
+        shown = format(value, self.fmt)
+        return f"{shown} <small>[{interval[0]:{self.fmt}}, {interval[1]:{self.fmt}}]</small>" if interval else shown
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -146,7 +158,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("top1", "top-1 (%)", ".1f", True, lambda per, photos: 100.0 * per.correct[photos].mean()),
     Column("colorfulness", "colourfulness", ".1f", True,
            lambda per, photos: float(per.colorfulness[photos].mean())),
-    Column("psnr", "PSNR (dB)", ".1f", True, lambda per, photos: float(per.psnr[photos].mean())),
+    Column("psnr", "PSNR (dB)", ".1f", True, lambda per, photos: float(per.psnr[photos].mean()), PSNR_CAP),
 )
 
 
@@ -188,20 +200,15 @@ def summarize(method: str, per_image: PerImage, classifier: str, top1_kind: str,
     return row
 
 
-def rows_markdown(rows: list[dict], labels: dict[str, str] | None = None) -> str:
-    """A Markdown table of rows: every column of :data:`COLUMNS`, with its interval where the row has one."""
+def rows_markdown(rows: list[dict], labels: dict[str, str] | None = None, columns: list[Column] | None = None) -> str:
+    """A Markdown table of rows: every column of :data:`COLUMNS` (or ``columns``), with its interval where the
+    row has one."""
+    from .tables import markdown_table
+
     labels = {**METHOD_LABELS, **(labels or {})}
-
-    def cell(row: dict, col: Column) -> str:
-        interval = row.get(col.key + "_ci")
-        value = format(row[col.key], col.fmt)
-        return f"{value} [{interval[0]:{col.fmt}}, {interval[1]:{col.fmt}}]" if interval else value
-
-    lines = ["| method | " + " | ".join(c.header for c in COLUMNS) + " |",
-             "|---|" + "---:|" * len(COLUMNS)]
-    lines += [f"| {labels.get(r['method'], r['method'])} | " + " | ".join(cell(r, c) for c in COLUMNS) + " |"
-              for r in rows]
-    return "\n".join(lines)
+    columns = list(COLUMNS) if columns is None else columns
+    return markdown_table(["method", *(c.header for c in columns)],
+                          [[labels.get(r["method"], r["method"]), *(c.cell(r) for c in columns)] for r in rows])
 
 
 @dataclass
@@ -256,7 +263,7 @@ def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndar
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, split: str | None = None, device: str = "cpu") -> Evaluation:
+             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool = False) -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
 
     ``split``: ``val`` (the default when ``data`` is the folder the runs were trained on), ``all`` (the
@@ -264,13 +271,28 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     of the training split, for tuning a profile). The rebalanced AuC uses **one** prior for every row: the
     one the runs were trained with (saved in their ``model.pt``); with no run, :func:`training_prior`.
     ``device``: where the networks predict and the classifier classifies (``auto``: CUDA when present);
-    the scores are computed on the CPU."""
+    the scores are computed on the CPU. ``cache``: reuse the result of an identical earlier call
+    (:mod:`colorlib.cache`: same code, model files, photos and arguments), as the chapters do."""
+    prof = get_profile(profile)
+    runs = runs if runs is not None else runs_for(prof.name, resolve_data(data))
+    args = (runs, data, profile, classifier, limit, floor, ci, split, device)
+    if not cache:
+        return _evaluate(*args)
+    from .cache import cached, file_digest, folder_fingerprint
+
+    key = [sorted((loss, file_digest(path)) for loss, path in find_runs(runs).items()),
+           folder_fingerprint(resolve_data(data)), prof.name, classifier, limit, floor, ci, split,
+           [str(find_weights(name)) for name in (REFERENCE, "vgg16")]]
+    return cached("evaluate", key, lambda: _evaluate(*args))
+
+
+def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device) -> Evaluation:
     from .classify import load_classifier
     from .train import pick_device
 
     prof = get_profile(profile)
     where = pick_device(device)
-    loaded = load_runs(runs if runs is not None else runs_for(prof.name, resolve_data(data)), where)
+    loaded = load_runs(runs, where)
     if split is None:
         familiar = not loaded or all(trained_on(info, resolve_data(data)) for _, info in loaded.values())
         split = "val" if familiar else "all"
@@ -307,16 +329,24 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
 # --- colorize any photo -------------------------------------------------------------------------
 
 
-def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: str = "annealed-mean") -> np.ndarray:
-    """Colorize a photo ``(H,W,3)`` uint8 at its own resolution: predict ab from a copy resized so the
-    shorter side is ``size`` (rounded to multiples of 8), upsample ab, recombine with the original L."""
+def prediction_size(h: int, w: int, size: int, multiple: int) -> tuple[int, int]:
+    """The size a photo of ``h``×``w`` pixels is colorized at: shorter side ``size``, each side rounded to a
+    multiple of ``multiple`` (the network's largest stride: :attr:`ColorizationNet.SIZE_MULTIPLE`)."""
+    scale = size / min(h, w)
+    return max(multiple, round(h * scale / multiple) * multiple), max(multiple, round(w * scale / multiple) * multiple)
+
+
+def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: str = "annealed-mean",
+                   T: float = DEFAULT_T) -> np.ndarray:
+    """Colorize a photo ``(H,W,3)`` uint8 at its own resolution: predict ab from a copy of its lightness resized
+    (antialiased) to :func:`prediction_size`, upsample ab, recombine with the original L. Chapter 9's page does
+    the same in the browser (``book/_static/colorize.js``)."""
     x = rgb_to_tensor(rgb)[None]
     L_full = split_lab(rgb_to_lab(x))[0]
     h, w = rgb.shape[:2]
-    scale = size / min(h, w)
-    small = (max(8, round(h * scale / 8) * 8), max(8, round(w * scale / 8) * 8))
+    small = prediction_size(h, w, size, getattr(model, "SIZE_MULTIPLE", 8))
     L_small = F.interpolate(L_full, size=small, mode="bilinear", align_corners=False, antialias=True)
-    ab = model.colorize_ab(L_small, decoder=decoder)
+    ab = model.colorize_ab(L_small, T=T, decoder=decoder)
     ab_full = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
     out = lab_to_rgb(join_lab(L_full, ab_full))[0]
     return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
@@ -394,3 +424,44 @@ def combine(evaluations: dict[str, Evaluation]) -> Evaluation:
             rows.append({**row, "method": name})
             predictions[name], per_image[name] = ev.predictions[row["method"]], ev.per_image[row["method"]]
     return Evaluation(rows, first.eval_set, predictions, per_image, first.prior, first.prior_source)
+
+
+# --- did each model learn? (chapter 5; tests/test_results.py holds the committed models to it) ----------
+
+LEARNED_FALL = -0.03  # the training loss of the last 100 steps is at least 3% below the first 100
+LEARNED_SPREAD = 2.0  # Lab units: predicted ab varies across a photo's pixels by more than this (mean over photos)
+
+
+def learning_evidence(runs: str | Path, evaluation: Evaluation, label: str = "") -> list[dict]:
+    """For every loss trained under ``runs`` and scored in ``evaluation`` (its row ``f"{label} {loss}"`` when
+    ``label`` is given): how far its training loss fell (:func:`colorlib.runs.loss_fall`, first vs last 100
+    steps) and how much its predictions vary, within a photo and across photos
+    (:func:`colorlib.metrics.ab_spread`, Lab units), beside the ground truth's; ``learned`` when both pass
+    :data:`LEARNED_FALL` and :data:`LEARNED_SPREAD`."""
+    from .metrics import ab_spread
+    from .runs import loss_fall, read_log
+
+    truth = ab_spread(evaluation.eval_set.ab)
+    rows = []
+    for loss, path in find_runs(runs).items():
+        method = f"{label} {loss}" if label else loss
+        if method not in evaluation.predictions:
+            continue
+        fall, spread = loss_fall(read_log(path.parent)), ab_spread(evaluation.predictions[method])
+        rows.append({"method": method, **{f"loss_{k}": v for k, v in fall.items()},
+                     "spread_within": spread["within"], "spread_across": spread["across"],
+                     "truth_within": truth["within"], "truth_across": truth["across"],
+                     "learned": fall["change"] <= LEARNED_FALL and spread["within"] > LEARNED_SPREAD})
+    return rows
+
+
+def evidence_markdown(rows: list[dict]) -> str:
+    """:func:`learning_evidence` rows as a Markdown table, the ground truth's spread in the last row."""
+    from .tables import markdown_table
+
+    cells = [[r["method"], f"{r['loss_first']:.4g}", f"{r['loss_last']:.4g}", f"{100 * r['loss_change']:+.1f}%",
+              f"{r['spread_within']:.1f}", f"{r['spread_across']:.1f}", "yes" if r["learned"] else "**no**"] for r in rows]
+    if rows:
+        cells.append(["ground truth", "", "", "", f"{rows[0]['truth_within']:.1f}", f"{rows[0]['truth_across']:.1f}", ""])
+    return markdown_table(["model", "training loss, first 100 steps", "last 100 steps", "change",
+                           "ab spread within a photo (Lab units)", "across photos (Lab units)", "learned?"], cells, "lrrrrrl")

@@ -95,6 +95,18 @@ def class_balanced_auc_from_counts(per_image: list[tuple[np.ndarray, np.ndarray,
     return float(100.0 * np.mean(counts[present] / totals[present, None]))
 
 
+def ab_spread(ab: Tensor) -> dict[str, float]:
+    """How much colours vary, for ab ``(N,2,H,W)`` in Lab units: ``within`` is each photo's standard deviation
+    of ab across its pixels, √(mean ‖ab − the photo's mean ab‖²), averaged over the photos; ``across`` is the
+    standard deviation of the photos' mean ab around their common mean. A colorizer that paints every photo
+    one flat colour has both 0; one that paints each photo flat but in its own colour has only ``within`` 0."""
+    ab = ab.double()
+    means = ab.mean((2, 3))  # (N,2)
+    within = ((ab - means[:, :, None, None]) ** 2).sum(1).mean((1, 2)).sqrt()
+    across = ((means - means.mean(0)) ** 2).sum(1).mean().sqrt()
+    return {"within": float(within.mean()), "across": float(across)}
+
+
 def colorfulness(rgb: Tensor) -> Tensor:
     """Hasler & Süsstrunk (2003) colourfulness per image, for sRGB ``(N,3,H,W)`` in 0..1 (on the 0..255 scale)."""
     r, g, b = (rgb.double() * 255).unbind(1)
@@ -104,10 +116,14 @@ def colorfulness(rgb: Tensor) -> Tensor:
     return sigma + 0.3 * mu
 
 
+PSNR_CAP = 100.0  # dB: identical images have an infinite PSNR; it is recorded as this (and shown as "–")
+
+
 def psnr(pred_rgb: Tensor, true_rgb: Tensor) -> Tensor:
-    """PSNR (dB) per image between sRGB ``(N,3,H,W)`` images in 0..1 (capped at 100 dB for identical images)."""
+    """PSNR (dB) per image between sRGB ``(N,3,H,W)`` images in 0..1: 10·log10(1 / MSE), the MSE over every
+    pixel and channel; :data:`PSNR_CAP` for identical images (where it is infinite)."""
     mse = ((pred_rgb.double() - true_rgb.double()) ** 2).flatten(1).mean(1)
-    return torch.where(mse > 0, 10 * torch.log10(1.0 / mse.clamp_min(1e-10)), torch.full_like(mse, 100.0))
+    return torch.where(mse > 0, 10 * torch.log10(1.0 / mse.clamp_min(1e-10)), torch.full_like(mse, PSNR_CAP))
 
 
 def bootstrap_ci(per_item: np.ndarray, statistic, n: int = 1000, seed: int = 0, level: float = 0.95):

@@ -54,6 +54,8 @@ def _block(cin: int, cout: int, n: int, stride: int, dilation: int) -> nn.Sequen
 class ColorizationNet(nn.Module):
     """``L (N,1,H,W)`` in 0..100 -> class logits ``(N,Q,H/4,W/4)``. ``width`` scales every channel count."""
 
+    SIZE_MULTIPLE = 8  # three stride-2 blocks: inputs whose sides are multiples of 8 need no padding
+
     def __init__(self, width: float = 1.0, q: int = 313, bins: Tensor | None = None):
         super().__init__()
         self.width, self.q = width, q
@@ -164,17 +166,21 @@ def describe_blocks(net: ColorizationNet, size: int = 176) -> list[dict]:
     x = (torch.zeros(1, 1, size, size) - L_CENTER) / L_SCALE
     for i in range(1, 9):
         block = getattr(net, f"model{i}")
+        convs = [m for m in block if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
         for layer in block:
-            if isinstance(layer, nn.Conv2d):
+            if isinstance(layer, nn.ConvTranspose2d):  # ×2 up: finer jump, a 4-tap kernel
+                jump /= layer.stride[0]
+                rf += (layer.kernel_size[0] - 1) * jump
+            elif isinstance(layer, nn.Conv2d):
                 k, d, s = layer.kernel_size[0], layer.dilation[0], layer.stride[0]
                 rf += (d * (k - 1)) * jump
                 jump *= s
-            elif isinstance(layer, nn.ConvTranspose2d):  # ×2 up: finer jump, a 4-tap kernel
-                jump /= layer.stride[0]
-                rf += (layer.kernel_size[0] - 1) * jump
         with torch.no_grad():
             x = block(x)
         rows.append({"block": i, "output": f"{x.shape[1]}×{x.shape[2]}×{x.shape[3]}",
                      "resolution": f"1/{size // x.shape[2]}", "parameters": parameter_count(block),
-                     "receptive_field": int(rf)})
+                     "receptive_field": int(rf), "channels": x.shape[1], "side": x.shape[2],
+                     "convs": len(convs), "dilation": max(m.dilation[0] for m in convs),
+                     "upsamples": any(isinstance(m, nn.ConvTranspose2d) for m in convs),
+                     "batchnorm": any(isinstance(m, nn.BatchNorm2d) for m in block)})
     return rows

@@ -5,30 +5,38 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-import skimage
-import sklearn
-
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "datasets" / "nips17-dev"  # the development photos, when present
 RUNS = REPO / "runs"  # default home of training runs (not tracked)
 RESULTS = REPO / "results"  # trained models kept in git: RESULTS/<profile>-<data>/<loss>/
+SITE_STATIC = REPO / "book" / "_static"  # served as the site's _static/ folder
+SITE_GENERATED = SITE_STATIC / "generated"  # made by the build, not tracked: chapter 9's model and example photos
 DATA_ENV = "COLORLIB_DATA"
 
 # Colour photographs that ship inside the installed dependencies: the embedded default, offline.
 _EMBEDDED = [
-    (Path(skimage.__file__).parent / "data", [
+    ("skimage", "data", [
         "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
         "motorcycle_right.png", "hubble_deep_field.jpg",
     ]),
-    (Path(sklearn.__file__).parent / "datasets" / "images", ["china.jpg", "flower.jpg"]),
-    (Path(matplotlib.get_data_path()) / "sample_data", ["grace_hopper.jpg"]),
+    ("sklearn", "datasets/images", ["china.jpg", "flower.jpg"]),
+    ("matplotlib", "mpl-data/sample_data", ["grace_hopper.jpg"]),
 ]
 
 
 def embedded_images() -> list[Path]:
-    """The colour photos shipped with scikit-image, scikit-learn and matplotlib that exist here."""
-    return [folder / name for folder, names in _EMBEDDED for name in names if (folder / name).is_file()]
+    """The colour photos shipped with scikit-image, scikit-learn and matplotlib that exist here. The packages
+    are only located, not imported: importing scikit-learn alone costs seconds in every chapter."""
+    from importlib.util import find_spec
+
+    found = []
+    for package, folder, names in _EMBEDDED:
+        spec = find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        root = Path(spec.origin).parent / folder
+        found += [root / name for name in names if (root / name).is_file()]
+    return found
 
 
 def resolve_data(data: str | os.PathLike | None = None) -> Path | None:

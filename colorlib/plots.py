@@ -140,17 +140,27 @@ def soft_target_figure(a: float, b: float, sigma: float = 5.0, k: int = 5, grid_
     return fig
 
 
+TWO_MODES = {"gray-brown": ((10.0, 20.0), 15.0), "blue": ((10.0, -55.0), 10.0)}  # centre (a, b), spread σ
+
+
+def two_mode_distribution(mix: float = 0.6) -> dict[str, torch.Tensor]:
+    """A pixel's predicted distribution over the bins ``(Q,)`` with two modes (:data:`TWO_MODES`): a broad
+    gray-brown one holding ``mix`` of the mass and a narrower saturated blue one; also each mode's part."""
+    b = torch.tensor(gamut_bins(), dtype=torch.float64)
+    parts = {}
+    for (name, (centre, sigma)), share in zip(TWO_MODES.items(), (mix, 1 - mix), strict=True):
+        bump = torch.exp(-((b - torch.tensor(centre)) ** 2).sum(1) / (2 * sigma**2))
+        parts[name] = share * bump / bump.sum()
+    return {"p": sum(parts.values()), **parts}
+
+
 def annealed_mean_figure(T: float, mix: float = 0.6) -> Figure:
     """One pixel whose predicted distribution has two modes (a gray-brown one holding ``mix`` of the mass,
     and a saturated blue one): the mean lands between them, the mode on one, the annealed mean in between."""
     from .encode import annealed_mean, decode_mean, decode_mode
 
     bins = gamut_bins()
-    b = torch.tensor(bins, dtype=torch.float64)
-    brown = torch.exp(-((b - torch.tensor([10.0, 20.0])) ** 2).sum(1) / (2 * 15.0**2))
-    blue = torch.exp(-((b - torch.tensor([10.0, -55.0])) ** 2).sum(1) / (2 * 10.0**2))
-    p = mix * brown / brown.sum() + (1 - mix) * blue / blue.sum()
-    logits = torch.log(p).view(1, -1, 1, 1)
+    logits = torch.log(two_mode_distribution(mix)["p"]).view(1, -1, 1, 1)
     points = {"mean (T=1)": decode_mean(logits, bins), "mode (T→0)": decode_mode(logits, bins),
               f"annealed mean (T={T:.2f})": annealed_mean(logits, bins, T)}
     fig = Figure(layout="constrained", figsize=(10, 4.4))
@@ -208,4 +218,104 @@ def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles:
                 ax.set_title(name, fontsize=9)
             if j == 0 and titles:
                 ax.set_ylabel(titles[i], fontsize=7)
+    return fig
+
+
+def network_diagram(blocks: list[dict], size: int, title: str) -> Figure:
+    """Zhang's network drawn from :func:`colorlib.model.describe_blocks`: one box per block, its height the
+    block's output resolution (pixels per side), its width the log of its channels; each box says its
+    convolutions, channels, resolution and dilation. The input and the 313-way output at the ends."""
+    fig = Figure(layout="constrained", figsize=(11, 4.2))
+    ax = fig.add_subplot(1, 1, 1)
+    x, top = 0.0, size
+    boxes = [{"label": "input L", "channels": 1, "side": size, "text": f"1×{size}×{size}", "colour": "0.85"}]
+    for b in blocks:
+        convs = b["convs"] - b["upsamples"]  # the transposed convolution is the upsampling
+        kind = ("upsample ×2 + " if b["upsamples"] else "") + f"{convs} conv" + ("s" if convs > 1 else "")
+        dil = f", dilation {b['dilation']}" if b["dilation"] > 1 else ""
+        boxes.append({"label": f"block {b['block']}", "channels": b["channels"], "side": b["side"],
+                      "text": f"{kind}{dil}\n{b['channels']}×{b['side']}×{b['side']}\n({b['resolution']})",
+                      "colour": "C1" if b["dilation"] > 1 else "C2" if b["upsamples"] else "C0"})
+    for box in boxes:
+        w = 0.35 + 0.28 * np.log2(max(box["channels"], 1))
+        h = box["side"]
+        ax.add_patch(Rectangle((x, (top - h) / 2), w, h, facecolor=box["colour"], alpha=0.55, edgecolor="k", lw=0.6))
+        ax.text(x + w / 2, top / 2 + h / 2 + 4, box["label"], ha="center", va="bottom", fontsize=8, weight="bold")
+        ax.text(x + w / 2, (top - h) / 2 - 4, box["text"], ha="center", va="top", fontsize=7)
+        x += w + 0.45
+    ax.set_xlim(-0.6, x)
+    ax.set_ylim(-top * 0.45, top * 1.12)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("box height: output resolution (pixels per side); box width: log2 of the channels; "
+                  "orange: dilated convolutions; green: upsampling and the 313-way output")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title)
+    return fig
+
+
+def width_figure(widths: list[float], counts: list[int], profiles: dict) -> Figure:
+    """Parameters of Zhang's network against the width multiplier (log scale), each profile that uses this
+    network marked once (profiles of the same width share one label)."""
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(widths, counts, "o-", color="0.5", label="width multiplier → parameters")
+    named: dict[float, list[str]] = {}
+    for name, prof in profiles.items():
+        if prof.arch == "eccv16":
+            named.setdefault(prof.width, []).append(name)
+    for width, names in named.items():
+        count = counts[widths.index(width)] if width in widths else None
+        if count is None:
+            continue
+        ax.plot([width], [count], "s", color="C3", ms=8)
+        ax.annotate(", ".join(names), (width, count), textcoords="offset points", xytext=(8, -4), fontsize=9,
+                    color="C3")
+    ax.set_yscale("log")
+    ax.set_xlabel("width multiplier (1 = Zhang et al.)")
+    ax.set_ylabel("parameters (log scale)")
+    ax.set_title("Zhang's network: size against width, and the profiles that train it")
+    ax.set_xlim(0, 1.15)
+    return fig
+
+
+# line styles that stay distinct in gray print and for colour-blind readers
+METHOD_STYLES = [("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ("-", "v"), ("--", "P"), ("-.", "X"), (":", "*")]
+
+
+def cumulative_accuracy_figure(curves: dict[str, np.ndarray], thresholds: np.ndarray, zoom: int = 30) -> Figure:
+    """Cumulative accuracy (% of pixels with ab error ≤ t) of each method, over every threshold and zoomed on
+    the small ones, where the methods differ; a distinct line style and marker per method."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    panels = [(fig.add_subplot(1, 2, 1), thresholds.max(), "every threshold"),
+              (fig.add_subplot(1, 2, 2), zoom, f"zoom on t ≤ {zoom}")]
+    for ax, limit, what in panels:
+        for i, (method, curve) in enumerate(curves.items()):
+            line, marker = METHOD_STYLES[i % len(METHOD_STYLES)]
+            every = max(1, int(limit) // 6)
+            ax.plot(thresholds, curve, ls=line, marker=marker, markevery=every, ms=5, lw=1.4, label=method,
+                    color=f"C{i}")
+        ax.set_xlim(0, limit)
+        ax.set_xlabel("threshold t on the ab error (Lab units)")
+        ax.set_ylabel("pixels with error ≤ t (%)")
+        ax.set_title(f"Cumulative accuracy, {what}")
+        ax.grid(alpha=0.3)
+    panels[1][0].set_ylim(0, max(c[: zoom + 1].max() for c in curves.values()) * 1.05)
+    panels[0][0].legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def reachable_bins_figure(bins: np.ndarray, reachable: np.ndarray, grid: float = 10, L: float = 60) -> Figure:
+    """The bins drawn as squares: those some 8-bit sRGB colour has as its nearest bin (the only possible
+    one-hot targets) coloured at lightness ``L``, the others hatched gray."""
+    fig = Figure(layout="constrained", figsize=(5.8, 5.4))
+    ax = fig.add_subplot(1, 1, 1)
+    lab = torch.tensor(np.c_[np.full(len(bins), float(L)), bins].T[:, :, None], dtype=torch.float64)
+    colours = lab_to_rgb(lab)[:, :, 0].T.numpy()
+    for (a, b), c, ok in zip(bins, colours, reachable, strict=True):
+        ax.add_patch(Rectangle((a - grid / 2, b - grid / 2), grid, grid, facecolor=c if ok else "0.9",
+                               edgecolor="k" if ok else "C3", lw=0.3 if ok else 0.9, hatch=None if ok else "///"))
+    _ab_axes(ax, f"{int(reachable.sum())} of {len(bins)} bins are the nearest bin of some sRGB colour;\n"
+                 f"the {int((~reachable).sum())} hatched ones can never be a one-hot target")
     return fig

@@ -71,14 +71,13 @@ def side_by_side_markdown(our_rows: list[dict], ours: PublishedTable) -> str:
     def cell(value: float | None) -> str:
         return "–" if value is None else f"{value:.1f}"
 
-    head = "| method | " + " | ".join(f"{t.source.split(',')[0]}: {s}" for t in tables for s in short) + " |"
-    lines = [head, "|---|" + "---:|" * (3 * len(tables))]
-    for m in methods:
-        label = next((t.labels[m] for t in tables if m in t.labels), m)
-        values = [cell(v) for t in tables for v in t.rows.get(m, (None, None, None))]
-        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    from .tables import markdown_table
+
+    header = ["method", *(f"{t.source.split(',')[0]}: {s}" for t in tables for s in short)]
+    rows = [[next((t.labels[m] for t in tables if m in t.labels), m),
+             *(cell(v) for t in tables for v in t.rows.get(m, (None, None, None)))] for m in methods]
     notes = [f"* **{t.source}**: {t.data}; top-1 by {t.classifier}; {t.scale}." for t in tables]
-    return "\n".join(lines) + "\n\n" + "\n".join(notes)
+    return markdown_table(header, rows) + "\n\n" + "\n".join(notes)
 
 
 def ours_as_table(rows: list[dict], source: str, data: str, scale: str, labels: dict[str, str]) -> PublishedTable:

@@ -55,6 +55,7 @@ class SemanticColorizer(nn.Module):
     through a frozen EfficientNet-Lite ``encoder`` and a trainable decoder of ``channels`` channels."""
 
     STRIDES = (4, 8, 16, 32)
+    SIZE_MULTIPLE = 32  # the encoder's largest stride
 
     def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None):
         super().__init__()
@@ -144,29 +145,36 @@ def flip_test(model: nn.Module, decoder: str, L: Tensor, batch: int = 16) -> dic
     upside down. A colorizer that follows content paints the flipped photo as the flip of the upright
     colours; one that follows position paints the same colours at the same rows either way.
 
-    Returns the mean ab distance (Lab units) of the upside-down colorization to the flipped upright one
-    (``content_gap``) and to the unflipped upright one (``position_gap``), and the mean b (yellow–blue,
-    Lab units) of each image row ``(S,)`` for the upright and the upside-down input."""
+    The test compares **row profiles**: each photo's mean ab over every image row ``(2,S)``, in Lab units
+    (the vertical layout of its colours, which is what turning a photo upside down changes; per-pixel
+    differences would mostly measure texture, which moves with the content whatever the colorizer does).
+    ``content_gap`` is the mean distance of the upside-down photo's profile from the *reversed* upright
+    profile (0 for pure content), ``position_gap`` from the upright profile as it is (0 for pure position);
+    ``position_share`` = content_gap / (content_gap + position_gap). Also returns the mean b of each row
+    ``(S,)`` over the photos, upright and upside down (chapter 8's figure)."""
     upright, flipped = [], []
     for chunk in L.split(batch):
-        upright.append(model.colorize_ab(chunk, decoder=decoder))
-        flipped.append(model.colorize_ab(chunk.flip(-2), decoder=decoder))
-    up, down = torch.cat(upright), torch.cat(flipped)
+        upright.append(model.colorize_ab(chunk, decoder=decoder).mean(-1))  # (n,2,S): mean over each row
+        flipped.append(model.colorize_ab(chunk.flip(-2), decoder=decoder).mean(-1))
+    up, down = torch.cat(upright).double(), torch.cat(flipped).double()
 
     def gap(x: Tensor, y: Tensor) -> float:
         return float(torch.linalg.vector_norm(x - y, dim=1).mean())
 
-    content_gap, position_gap = gap(down, up.flip(-2)), gap(down, up)
+    content_gap, position_gap = gap(down, up.flip(-1)), gap(down, up)
     return {"content_gap": content_gap, "position_gap": position_gap,
             # 1: the colours stay where they were (position); 0: they turn with the photo (content)
             "position_share": content_gap / max(content_gap + position_gap, 1e-12),
-            "rows_upright": up[:, 1].mean((0, 2)).numpy(), "rows_flipped": down[:, 1].mean((0, 2)).numpy()}
+            "rows_upright": up[:, 1].mean(0).numpy(), "rows_flipped": down[:, 1].mean(0).numpy()}
+
+
+FLAT = 0.5  # Lab units: both gaps below this and the colorizer paints the same rows either way, and flat
 
 
 def follows(result: dict) -> str:
-    """``position``, ``content`` or ``both``, from a :func:`flip_test` result's position share; ``neither
-    (one flat colour)`` when the colorizer paints the same colour everywhere (both gaps under 0.5)."""
-    if result["content_gap"] + result["position_gap"] < 0.5:
-        return "neither (one flat colour)"
+    """``position`` (share above 2/3), ``content`` (below 1/3) or ``both``, from a :func:`flip_test` result;
+    ``neither (flat rows)`` when both gaps are under :data:`FLAT` Lab units (no vertical layout to follow)."""
+    if result["content_gap"] + result["position_gap"] < FLAT:
+        return "neither (flat rows)"
     share = result["position_share"]
-    return "position" if share > 0.6 else "content" if share < 0.4 else "both"
+    return "position" if share > 2 / 3 else "content" if share < 1 / 3 else "both"

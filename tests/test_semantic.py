@@ -65,21 +65,32 @@ def test_colorize_cli_works_with_a_semantic_model(tmp_path, monkeypatch):
 
 
 class _Painter(torch.nn.Module):
-    """A stand-in colorizer: paints b by image row (``position``) or by lightness (``content``)."""
+    """A stand-in colorizer: paints b by image row (``position``), by lightness (``content``), or by row plus
+    a texture that follows the pixels (``textured-position``: what the from-scratch models do)."""
 
     def __init__(self, by: str):
         super().__init__()
         self.by = by
 
     def colorize_ab(self, L, decoder="annealed-mean"):
+        rows = torch.linspace(-40, 40, L.shape[-2]).view(1, 1, -1, 1).expand_as(L)
         if self.by == "position":
-            rows = torch.linspace(-40, 40, L.shape[-2]).view(1, 1, -1, 1).expand_as(L)
-            return torch.cat([torch.zeros_like(L), rows], 1)
-        return torch.cat([torch.zeros_like(L), L - 50], 1)
+            b = rows
+        elif self.by == "content":
+            b = L - 50
+        else:
+            b = rows + 2.0 * (L - L.mean(-1, keepdim=True))  # strong per-pixel texture, no vertical layout
+        return torch.cat([torch.zeros_like(L), b], 1)
+
+
+def _photos(n: int, size: int = 16) -> torch.Tensor:
+    """Gray photos with a vertical layout (bright top, dark bottom) and pixel noise, in 0..100."""
+    ramp = torch.linspace(90, 10, size).view(1, 1, size, 1)
+    return (ramp + 10 * torch.randn(n, 1, size, size, generator=torch.Generator().manual_seed(0))).clamp(0, 100)
 
 
 def test_flip_test_tells_position_from_content():
-    L = torch.rand(3, 1, 16, 16) * 100
+    L = _photos(3)
     position, content = flip_test(_Painter("position"), "", L), flip_test(_Painter("content"), "", L)
     assert position["position_gap"] == pytest.approx(0) and position["content_gap"] > 10
     assert content["content_gap"] == pytest.approx(0) and content["position_gap"] > 10
@@ -89,8 +100,10 @@ def test_flip_test_tells_position_from_content():
 def test_follows_reads_the_position_share():
     from colorlib.semantic import follows
 
-    L = torch.rand(2, 1, 16, 16) * 100
+    L = _photos(2)
     assert follows(flip_test(_Painter("position"), "", L)) == "position"
     assert follows(flip_test(_Painter("content"), "", L)) == "content"
+    # texture that moves with the pixels does not hide a position-following layout (per-pixel gaps would)
+    assert follows(flip_test(_Painter("textured-position"), "", L)) == "position"
     assert follows({"position_share": 0.5, "content_gap": 5.0, "position_gap": 5.0}) == "both"
-    assert follows({"position_share": 0.0, "content_gap": 0.0, "position_gap": 0.0}) == "neither (one flat colour)"
+    assert follows({"position_share": 0.0, "content_gap": 0.0, "position_gap": 0.0}) == "neither (flat rows)"

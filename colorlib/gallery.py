@@ -1,0 +1,116 @@
+"""The gallery (chapter 7): photos colorized by every method at their own resolution, laid out for reading,
+and the measurements the chapter's prose states about them.
+
+* :func:`colorize_all` colorizes validation photos as ``colorlib colorize`` does (L at full resolution, ab
+  predicted at the run's size and upsampled).
+* :func:`gallery_html` lays them out: one block per photo, headed by its ImageNet class, one tile per method
+  (at least 200 px wide on the page; a click enlarges it).
+* :func:`browser_frame` draws one photo and every method as one picture, for the build-time browser.
+* :func:`where_colour_goes` measures the position bias the pictures show: mean ab of the top and bottom
+  thirds of the frame, and the share of colourful object pixels a method leaves gray.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .data import label_rows, load_rgb
+from .evaluate import colorize_photo
+
+GRAY_CHROMA = 5.0  # Lab units: a predicted pixel with chroma √(a² + b²) below this is "left gray"
+COLOURFUL_CHROMA = 15.0  # Lab units: a ground-truth pixel with at least this chroma is colourful
+
+
+def class_name(root: Path | None, name: str) -> str:
+    """The ImageNet class of a photo, from its folder's ``labels.csv`` (underscores as spaces); else its name."""
+    row = label_rows(root).get(name) or label_rows(root).get(Path(name).name)
+    return row["class_name"].replace("_", " ") if row and row.get("class_name") else Path(name).stem
+
+
+def gray_of(rgb: np.ndarray) -> np.ndarray:
+    """The photo as the network sees it: its lightness alone, shown as neutral gray ``(H,W,3)`` uint8."""
+    from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab
+    from .data import rgb_to_tensor
+
+    L = split_lab(rgb_to_lab(rgb_to_tensor(rgb)[None]))[0]
+    out = lab_to_rgb(join_lab(L, torch.zeros_like(L).expand(-1, 2, -1, -1)))[0]
+    return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def colorize_all(paths: Sequence[Path], colorizers: dict[str, tuple]) -> list[dict[str, np.ndarray]]:
+    """For each photo, ``{"input (L)": gray, "ground truth": photo, method: colorization}`` at the photo's own
+    resolution; ``colorizers`` maps a method to ``(network, decoder, prediction size)``."""
+    out = []
+    for path in paths:
+        rgb = load_rgb(path)
+        tiles = {"input (L)": gray_of(rgb), "ground truth": rgb}
+        for method, (model, decoder, size) in colorizers.items():
+            tiles[method] = colorize_photo(model, rgb, size, decoder)
+        out.append(tiles)
+    return out
+
+
+def _data_uri(rgb: np.ndarray, quality: int = 90) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="jpeg", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def gallery_html(titles: Sequence[str], tiles: Sequence[dict[str, np.ndarray]], tile_px: int = 200) -> str:
+    """One block per photo (its title above), one tile per method with the method's name as its head; tiles
+    are at least ``tile_px`` wide and wrap to the page's width; a click shows a tile enlarged."""
+    blocks = []
+    for title, row in zip(titles, tiles, strict=True):
+        cells = "".join(
+            f'<figure class="cb-tile" style="margin:0"><figcaption style="font-size:85%;font-weight:600">'
+            f'{html.escape(method)}</figcaption><img src="{_data_uri(img)}" alt="{html.escape(title)}: '
+            f'{html.escape(method)}" title="click to enlarge" onclick="this.classList.toggle(\'cb-zoomed\')" '
+            f'style="width:100%;height:auto;cursor:zoom-in;image-rendering:auto"></figure>'
+            for method, img in row.items())
+        blocks.append(f'<section class="cb-gallery-photo" style="margin-bottom:1.2em"><h4 style="margin:0.3em 0">'
+                      f'{html.escape(title)}</h4><div style="display:grid;grid-template-columns:repeat(auto-fill,'
+                      f'minmax({tile_px}px,1fr));gap:6px">{cells}</div></section>')
+    return '<div class="cb-gallery">' + "".join(blocks) + "</div>"
+
+
+def browser_frame(title: str, row: dict[str, np.ndarray], columns: int = 3) -> Figure:
+    """One photo and every method as one picture (method names above the tiles), for the build-time browser."""
+    n = len(row)
+    rows = -(-n // columns)
+    fig = Figure(figsize=(3.0 * columns, 3.1 * rows + 0.4), layout="constrained")
+    for i, (method, img) in enumerate(row.items()):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        ax.imshow(img)
+        ax.set_title(method, fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=13)
+    return fig
+
+
+def where_colour_goes(pred_ab: Tensor, true_ab: Tensor) -> dict[str, float]:
+    """Measurements of one method over photos ``(N,2,S,S)`` (Lab units): mean a and b of the top third and the
+    bottom third of the frame (position bias: blue up, yellow-green down), and the share of the centre half of
+    the frame (where the photo's object is: the photos are cropped to it) that is colourful in the ground
+    truth (chroma ≥ :data:`COLOURFUL_CHROMA`) but left gray (chroma < :data:`GRAY_CHROMA`)."""
+    s = pred_ab.shape[-2]
+    third = s // 3
+    top, bottom = pred_ab[:, :, :third].double().mean((0, 2, 3)), pred_ab[:, :, -third:].double().mean((0, 2, 3))
+    c0, c1 = s // 4, s - s // 4
+    centre_pred = torch.linalg.vector_norm(pred_ab[:, :, c0:c1, c0:c1].double(), dim=1)
+    centre_true = torch.linalg.vector_norm(true_ab[:, :, c0:c1, c0:c1].double(), dim=1)
+    colourful = centre_true >= COLOURFUL_CHROMA
+    left_gray = (centre_pred < GRAY_CHROMA) & colourful
+    return {"top_a": float(top[0]), "top_b": float(top[1]), "bottom_a": float(bottom[0]),
+            "bottom_b": float(bottom[1]), "object_left_gray": float(left_gray.sum() / colourful.sum().clamp_min(1))}

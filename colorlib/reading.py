@@ -1,0 +1,90 @@
+"""Reading a results table (chapters 6–8): which method wins each column and by how much, where the trained
+models stand against the baselines, and how the seed's claims moved between two sets of models. Each function
+returns numbers with their paired intervals; the chapters turn them into sentences, so that every number a
+sentence states is computed by the build.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .evaluate import BASELINES, COLUMN, Evaluation
+
+PREVIOUS = "previous"  # RUNS/previous/evaluation.json: the models these replaced, scored by `colorlib evaluate`
+
+
+def winner(evaluation: Evaluation, methods: list[str], key: str) -> dict:
+    """The best of ``methods`` on column ``key`` (higher is better), the runner-up, and the paired difference
+    of the two with its 95% interval (:meth:`Evaluation.compare`)."""
+    by = {r["method"]: r for r in evaluation.rows}
+    ranked = sorted((m for m in methods if m in by), key=lambda m: by[m][key], reverse=True)
+    if len(ranked) < 2:
+        return {"key": key, "best": ranked[0] if ranked else None}
+    paired = evaluation.compare(ranked[0], ranked[1], key)
+    return {"key": key, "best": ranked[0], "value": by[ranked[0]][key], "second": ranked[1],
+            "second_value": by[ranked[1]][key], "difference": paired["difference"], "low": paired["low"],
+            "high": paired["high"], "separated": paired["low"] > 0}
+
+
+def against(evaluation: Evaluation, methods: list[str], baseline: str, key: str) -> list[dict]:
+    """Each of ``methods`` minus ``baseline`` on column ``key``, with the paired 95% interval."""
+    known = {r["method"] for r in evaluation.rows}
+    return [evaluation.compare(m, baseline, key) for m in methods if m in known and baseline in known]
+
+
+def trained_methods(evaluation: Evaluation) -> list[str]:
+    """The rows of ``evaluation`` that are trained models (not the baselines), in table order."""
+    return [r["method"] for r in evaluation.rows if r["method"] not in BASELINES]
+
+
+def interval(d: dict, fmt: str = "+.1f") -> str:
+    """``+1.2 [+0.3, +2.1]``: a paired difference with its interval."""
+    return f"{d['difference']:{fmt}} [{d['low']:{fmt}}, {d['high']:{fmt}}]"
+
+
+def column_name(key: str) -> str:
+    return COLUMN[key].header
+
+
+def previous_verdicts(runs: str | Path) -> dict | None:
+    """The claims checked on the models that the runs under ``runs`` replaced (``RUNS/previous/evaluation.json``,
+    written by ``colorlib evaluate --claims --json``) as ``{claim text: verdict}``, their table rows, and their
+    solvers ({loss: {"decay", "lr"}}, ``RUNS/previous/configs.json``); None when no such record exists."""
+    path = Path(runs) / PREVIOUS / "evaluation.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    configs = path.with_name("configs.json")
+    solvers = json.loads(configs.read_text(encoding="utf-8")) if configs.is_file() else {}
+    return {"verdicts": {c["claim"]: c["verdict"] for c in record.get("claims", [])},
+            "claims": record.get("claims", []), "rows": record["rows"], "path": path, "solvers": solvers}
+
+
+READ_COLUMNS = ("auc_raw", "auc_rebal", "top1", "colorfulness")  # the columns with intervals
+
+
+def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
+    """A reading of a results table as Markdown bullets, every number computed: the best of ``methods`` in
+    each column with its margin over the runner-up (paired interval), and where they stand against gray (top-1,
+    raw AuC) and random (rebalanced AuC)."""
+    by = {r["method"]: r for r in evaluation.rows}
+    lines = []
+    for key in READ_COLUMNS:
+        w = winner(evaluation, methods, key)
+        if w.get("second") is None:
+            continue
+        verdict = "the interval excludes 0" if w["separated"] else "the interval includes 0: no clear winner"
+        lines.append(f"* **{column_name(key)}**: `{w['best']}` ({w['value']:.1f}), ahead of `{w['second']}` by "
+                     f"{interval(w)} ({verdict}).")
+    present = [m for m in methods if m in by]
+    for baseline, key in (("gray", "top1"), ("gray", "auc_raw"), ("random", "auc_rebal")):
+        diffs = against(evaluation, present, baseline, key)
+        if not diffs:
+            continue
+        below = sum(d["high"] < 0 for d in diffs)
+        lines.append(f"* **Against {baseline}, {column_name(key)}**: {baseline} scores {by[baseline][key]:.1f}, the trained "
+                     f"models {min(by[m][key] for m in present):.1f}–{max(by[m][key] for m in present):.1f}; "
+                     f"{below} of {len(diffs)} are below it with the whole interval: "
+                     + "; ".join(f"`{d['a']}` {interval(d)}" for d in diffs) + ".")
+    return "\n".join(lines)
