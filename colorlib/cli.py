@@ -90,9 +90,15 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
-    from .tune import run_trial
+    from .tune import run_solver_trials, run_trial
 
     overrides = parse_overrides(args.set)
+    if args.solvers:
+        if overrides:
+            raise ValueError("solvers: the solver trials take no --set (their candidates are colorlib.profiles.SOLVER_CANDIDATES)")
+        for trial in run_solver_trials(args.loss, args.data, args.out, args.base, args.classifier):
+            print(json.dumps(trial))
+        return
     print(json.dumps(run_trial(args.loss, args.data, args.out, args.base, overrides, args.classifier)))
 
 
@@ -113,8 +119,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     paired = [result.compare(a, b, args.compare_key) for a, b in args.compare]
     where = f"{scored.split} split: {len(scored.L)} of the source's {scored.source_photos} photos scored"
     print(f"colorlib evaluate: {where}; rebalanced AuC weights from {result.prior_source}", file=sys.stderr)
+    checked = []
+    if args.claims:
+        from .claims import check_claims
+
+        checked = check_claims(result)
     if args.json:
-        print(json.dumps({"rows": rows, "paired": paired} if paired else rows))
+        extra = {k: v for k, v in (("paired", paired), ("claims", checked)) if v}
+        print(json.dumps({"rows": rows, **extra} if extra else rows))
         return
     print(f"{'method':>13s} " + " ".join(f"{c.header:>18s}" for c in COLUMNS))
     for r in rows:
@@ -123,6 +135,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     for p in paired:
         print(f"{p['a']} - {p['b']} ({p['key']}): {p['difference']:+.2f}, paired 95% interval "
               f"[{p['low']:+.2f}, {p['high']:+.2f}]")
+    for c in checked:
+        ours = f"{c['difference']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}]" if "difference" in c else "–"
+        print(f"{c['verdict']:>11s}: {c['claim']} ({ours})")
 
 
 def cmd_colorize(args: argparse.Namespace) -> None:
@@ -131,6 +146,14 @@ def cmd_colorize(args: argparse.Namespace) -> None:
     failed = colorize_files(args.images, args.checkpoint, args.out, args.size)
     if failed:
         raise SystemExit(1)
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> None:
+    from .evaluate import default_checkpoint
+    from .export import export_onnx
+
+    meta = export_onnx(args.checkpoint or default_checkpoint(), args.out, fp16=not args.fp32)
+    _print({k: v for k, v in meta.items() if k != "bins"}, args.json)
 
 
 def cmd_pack(args: argparse.Namespace) -> None:
@@ -217,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
     p.add_argument("--out", default="runs/tuning", help="trials folder; results go to OUT/trials.jsonl")
     p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
+    p.add_argument("--solvers", action="store_true",
+                   help="run every solver candidate (decay × learning rate, at 1/5 of the profile's steps): chapter 5's rule")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="AuC, classifier top-1, colourfulness, PSNR of baselines and trained losses")
@@ -232,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
                    help="paired bootstrap of method A minus method B on the same photos (repeatable)")
     p.add_argument("--compare-key", default="auc_rebal", help="the column --compare compares (default auc_rebal)")
+    p.add_argument("--claims", action="store_true", help="also check the seed study's claims (chapter 6) on these rows")
     p.add_argument("--device", default="cpu", help="where the networks predict: cpu (default), cuda or auto")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -244,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (PNG)")
     p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
     p.set_defaults(func=cmd_colorize)
+
+    p = sub.add_parser("export-onnx", help="a trained colorizer as an ONNX graph (chapter 9's in-browser page)")
+    p.add_argument("--checkpoint", help="a model.pt (default: the best committed model, results/cpu-semantic-nips17-dev/full-soft)")
+    p.add_argument("--out", required=True, help="the .onnx file to write (its metadata goes beside it, as .json)")
+    p.add_argument("--fp32", action="store_true", help="keep the weights in fp32 (default: fp16, cast to fp32 in the graph)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export_onnx)
 
     p = sub.add_parser("pack", help="a compact copy of a photo folder (for a machine that reaches nothing else)")
     p.add_argument("--data", required=True, help="the photo folder to copy")
