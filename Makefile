@@ -94,7 +94,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check colorlib tests notebooks
 
 test: $(STAMP) lint assets browser
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=15
 
 clean:
 	rm -rf book/_build book/chapters book/_static/vendor book/_static/generated book/_extra build .pytest_cache

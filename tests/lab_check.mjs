@@ -7,19 +7,12 @@
 // before the notebook has a session; a Run All sent then finds no kernel and opens "Select Kernel", one
 // sent while the session starts leaves cells unexecuted. The status bar's kernel item names the kernel and
 // reads "Idle" only once the kernel is connected and has answered.
-import { createRequire } from "node:module";
-
-const require = createRequire(`${process.env.NODE_TOOLS}/`);
-const { chromium } = require("playwright-core");
+import { launch } from "./chromium.mjs";
 
 const [url, screenshot] = process.argv.slice(2);
 const KERNEL = process.env.LAB_KERNEL || "Python (colorbook)";
 const origin = new URL(url).origin;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 const offsite = [];
 tab.on("request", (r) => {

@@ -1,0 +1,52 @@
+"""The committed models (results/): every one of them learned (issue: a fair comparison needs no baseline that
+learned nothing), and the one kept under the seed's solver is labelled as such."""
+
+import pytest
+
+from colorlib.evaluate import LEARNED_FALL, LEARNED_SPREAD, decoder_for, load_eval_set, predict
+from colorlib.metrics import ab_spread
+from colorlib.paths import RESULTS
+from colorlib.runs import (
+    FINAL,
+    find_runs,
+    load_model,
+    loss_fall,
+    read_config,
+    read_log,
+    run_eval_size,
+    seed_solver_runs,
+)
+
+COMMITTED = [RESULTS / "cpu-nips17-dev", RESULTS / "cpu-semantic-nips17-dev"]
+
+
+@pytest.fixture(scope="module")
+def val_photos(nips17):
+    return {size: load_eval_set(str(nips17), size) for size in (128,)}
+
+
+@pytest.mark.parametrize("folder", COMMITTED, ids=lambda p: p.name)
+def test_every_committed_model_learned(folder, val_photos):
+    runs = find_runs(folder)
+    assert len(runs) == 4, folder
+    for loss, path in runs.items():
+        model, info = load_model(path)
+        fall = loss_fall(read_log(path.parent))
+        assert fall["change"] <= LEARNED_FALL, (folder.name, loss, fall)
+        val = val_photos[run_eval_size(info)]
+        spread = ab_spread(predict(model, decoder_for(loss), val.L))
+        assert spread["within"] > LEARNED_SPREAD, (folder.name, loss, spread)
+        assert (path.stat().st_size < 10 * 2**20) and all(v.dtype.is_floating_point is False or v.dtype.itemsize == 2
+                                                           for v in info["model"].values())  # fp16, under 10 MB
+
+
+def test_the_seed_solver_run_is_labelled_and_kept_as_the_seed_trained_it():
+    from colorlib.profiles import SEED_SOLVER
+
+    folder = seed_solver_runs(RESULTS / "cpu-nips17-dev")
+    assert list(find_runs(folder)) == ["l2"]
+    config = read_config(folder / "l2")
+    assert {k: config["profile_settings"][k] for k in SEED_SOLVER} == SEED_SOLVER
+    assert any(f"--set={k}={v}" in config["command"] or f"{k}={v}" in " ".join(config["command"])
+               for k, v in SEED_SOLVER.items())
+    assert (folder / "l2" / FINAL).is_file()
