@@ -15,7 +15,7 @@ NPM := build/npm-assets
 NODE_TOOLS := build/node
 ORT_WEB := 1.30.0
 
-.PHONY: venv lock book chapters site assets browser test lint clean lab gpu-prepare gpu-run
+.PHONY: venv lock book chapters site assets browser test book-check lint clean lab gpu-prepare gpu-run
 
 # The environment is exactly requirements.lock (every package, pinned, with its hashes); pyproject.toml keeps
 # the ranges the library works with. `make lock` re-resolves the ranges against PyPI and refreshes the lock
@@ -95,6 +95,12 @@ lint: $(STAMP)
 
 test: $(STAMP) lint assets browser
 	$(BIN)/python -m pytest -q -ra --durations=15
+
+# The book's checks (every page in a real browser, the take-away numbers, chapter 9's colorizer) on the site
+# that `make book` built, in its profile, instead of on the smoke book that `make test` builds.
+book-check: $(STAMP) assets browser
+	COLORBOOK_BUILT=$(or $(PROFILE),cpu) $(BIN)/python -m pytest -q -ra tests/test_book.py \
+	  -k "executed or take_away or browser or colorize"
 
 clean:
 	rm -rf book/_build book/chapters book/_static/vendor book/_static/generated book/_extra build .pytest_cache

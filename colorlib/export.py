@@ -6,9 +6,10 @@ annealed mean with its temperature T, upsampling ab to the photo's resolution, L
 the page itself, so that T can be a slider; ``book/_static/colorize.js`` does it with the same formulas as
 :mod:`colorlib.color` and :func:`colorlib.encode.annealed_mean`.
 
-Weights are stored in **fp16** and cast to fp32 inside the graph (the runtime folds the casts once, at
-load time): the file is half the size and every operation still computes in fp32. The parity with
-PyTorch that this costs is measured by :func:`parity` (the tests bound it).
+Weights can be stored in **fp16** and cast to fp32 inside the graph (the runtime folds the casts once, at
+load time): the file is half the size and every operation still computes in fp32. Whether the page may use
+them is measured, not assumed: :func:`choose_weights` keeps fp16 only if no pixel's colour moves by
+:data:`AB_TOLERANCE` or more against PyTorch (:func:`parity`), else the page gets the fp32 graph.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .runs import load_model
 
 OPSET = 18
 INPUT, OUTPUT = "L", "logits"
+AB_TOLERANCE = 1.0  # Lab units: the largest ab change against PyTorch, after the annealed mean, that the page accepts
+LOGIT_TOLERANCE = 1e-3  # fp32 weights: the graph computes what PyTorch computes, to rounding
 
 
 class Logits(nn.Module):
@@ -96,6 +99,12 @@ def export_onnx(checkpoint: str | Path, out: str | Path, fp16: bool = True, exam
             "profile": info["config"]["profile"], "encoder": info["config"]["profile_settings"].get("encoder")}
     out.with_suffix(".json").write_text(json.dumps(meta))
     return meta
+
+
+def choose_weights(fp16_parity: dict) -> str:
+    """The page's weights: ``"fp16"`` when their :func:`parity` keeps every pixel's ab within
+    :data:`AB_TOLERANCE` of PyTorch's, else ``"fp32"`` (twice the file, PyTorch's colours to rounding)."""
+    return "fp16" if fp16_parity["max_ab_diff"] < AB_TOLERANCE else "fp32"
 
 
 def onnx_logits(path: str | Path, L: Tensor) -> Tensor:
