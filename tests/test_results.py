@@ -52,3 +52,16 @@ def test_the_seed_solver_run_is_labelled_and_kept_as_the_seed_trained_it():
     differ = {k for k in retrained if retrained[k] != config["profile_settings"].get(k, retrained[k])}
     assert differ <= set(SEED_SOLVER), differ
     assert (folder / "l2" / FINAL).is_file()
+
+
+@pytest.mark.parametrize("profile", ["cpu", "cpu-semantic"])
+def test_the_readme_cost_table_is_the_committed_logs(profile):
+    """The README's training cost per loss (seconds from the first to the last logged step, mean images/s)."""
+    from colorlib.paths import REPO
+
+    logs = [read_log(path.parent) for path in find_runs(RESULTS / f"{profile}-nips17-dev").values()]
+    seconds = [round(log[-1]["seconds"] - log[0]["seconds"]) for log in logs]
+    rates = [round(sum(r["images_per_s"] for r in log) / len(log)) for log in logs]
+    row = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith(f"| `{profile}` |"))
+    assert f"{min(seconds):,}–{max(seconds):,} s" in row and f"{min(rates)}–{max(rates)} images/s" in row, (seconds, rates)
+    assert f"{round(sum(seconds) / 60)} min for the four" in row
