@@ -127,9 +127,16 @@ def test_repeated_sigkill_never_leaves_a_broken_checkpoint(tmp_path):
         assert load_checkpoint(ckpt)["step"] >= 10
 
 
+def _as_if_in_the_foreground() -> None:
+    # A shell without job control starts background jobs with SIGINT ignored, and Python keeps an ignored
+    # SIGINT ignored; a suite launched as `make test &` would then test nothing. Ctrl-C reaches a
+    # foreground process with SIGINT at its default, so the child starts that way.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_saves_a_checkpoint_before_exiting(tmp_path):
     proc = subprocess.Popen(_train_cmd(tmp_path, "--steps", "2000"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_as_if_in_the_foreground)
     ckpt = tmp_path / "class" / "checkpoint.pt"
     deadline = time.time() + 60
     while not ckpt.is_file() and time.time() < deadline:
