@@ -50,6 +50,14 @@ def folder_fingerprint(folder: str | Path | None) -> str:
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 
 
+def weights_fingerprint(path: str | Path | None) -> str:
+    """Path, size and modification time of a large weights file (hundreds of MB: too slow to hash each time),
+    so that weights replaced at the same path are not taken for the old ones; None: no such file."""
+    if path is None:
+        return "absent"
+    stat = os.stat(path)
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
 def cached(kind: str, key: list, compute: Callable[[], Value]) -> Value:
     """``compute()``, or the value stored for (library code, ``kind``, ``key``) by an earlier call."""
     if os.environ.get(CACHE_ENV) == "0":

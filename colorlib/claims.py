@@ -16,6 +16,7 @@ import numpy as np
 from .evaluate import COLUMN, METHOD_LABELS, Evaluation
 from .metrics import verdict
 from .published import PUBLISHED_COLUMNS, SEED
+from .tables import paired
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def claims_markdown(checked: list[dict], before: dict[str, str] | None = None) -
     extra = before is not None
     rows = []
     for c in checked:
-        ours = (f"{c['difference']:+.1f} <small>[{c['low']:+.1f}, {c['high']:+.1f}]</small>" if "difference" in c else "–")
+        ours = (paired(c) if "difference" in c else "–")
         rows.append([c["claim"], c["evidence"], ours, f"**{c['verdict']}**", *([before.get(c["claim"], "–")] if extra else [])])
     header = ["the seed's claim", "evidence", "ours: difference [paired 95% interval]", "verdict"]
     return markdown_table(header + (["previous models"] if extra else []), rows, "llrl" + ("l" if extra else ""))

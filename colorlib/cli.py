@@ -104,6 +104,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import COLUMN, COLUMNS, evaluate
+    from .reading import interval
 
     if args.compare and (args.compare_key not in COLUMN or not COLUMN[args.compare_key].interval):
         raise ValueError(f"compare-key: {args.compare_key!r} has no interval; allowed: "
@@ -133,10 +134,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"{r['method']:>13s} " + " ".join(f"{format(r[c.key], c.fmt):>18s}" for c in COLUMNS))
     print(f"{where}; top-1 by {rows[0]['classifier']} ({rows[0]['top1_kind']})")
     for p in paired:
-        print(f"{p['a']} - {p['b']} ({p['key']}): {p['difference']:+.2f}, paired 95% interval "
-              f"[{p['low']:+.2f}, {p['high']:+.2f}]")
+        print(f"{p['a']} - {p['b']} ({p['key']}): {interval(p, '+.2f')} (paired 95% interval)")
     for c in checked:
-        ours = f"{c['difference']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}]" if "difference" in c else "–"
+        ours = interval(c, "+.2f") if "difference" in c else "–"
         print(f"{c['verdict']:>11s}: {c['claim']} ({ours})")
 
 

@@ -45,6 +45,7 @@ from .quantize import gamut_bins
 from .rebalance import training_prior
 from .runs import eval_size_of, find_runs, load_model, load_runs, run_eval_size
 from .site import progress as tqdm
+from .tables import with_interval
 
 BASELINES = ("ground-truth", "gray", "random")
 REFERENCE = "zhang-eccv16"  # Zhang et al.'s released weights: a row wherever the file is present
@@ -75,6 +76,10 @@ class EvalSet:
     def near_gray(self, threshold: float) -> np.ndarray:
         """Indices of the photos whose mean chroma is below ``threshold`` (skipped for training)."""
         return np.flatnonzero(self.chroma < threshold)
+
+    def colourful(self, threshold: float) -> np.ndarray:
+        """Indices of the other photos: mean chroma at least ``threshold``."""
+        return np.flatnonzero(self.chroma >= threshold)
 
 
 def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val") -> EvalSet:
@@ -144,8 +149,7 @@ class Column:
         if self.undefined_from is not None and value >= self.undefined_from:
             return "–"
         interval = row.get(self.key + "_ci")
-        shown = format(value, self.fmt)
-        return f"{shown} <small>[{interval[0]:{self.fmt}}, {interval[1]:{self.fmt}}]</small>" if interval else shown
+        return with_interval(value, *interval, self.fmt) if interval else format(value, self.fmt)
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -278,11 +282,11 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     args = (runs, data, profile, classifier, limit, floor, ci, split, device)
     if not cache:
         return _evaluate(*args)
-    from .cache import cached, file_digest, folder_fingerprint
+    from .cache import cached, file_digest, folder_fingerprint, weights_fingerprint
 
     key = [sorted((loss, file_digest(path)) for loss, path in find_runs(runs).items()),
            folder_fingerprint(resolve_data(data)), prof.name, classifier, limit, floor, ci, split,
-           [str(find_weights(name)) for name in (REFERENCE, "vgg16")]]
+           [weights_fingerprint(find_weights(name)) for name in (REFERENCE, "vgg16")]]
     return cached("evaluate", key, lambda: _evaluate(*args))
 
 
@@ -425,6 +429,17 @@ def combine(evaluations: dict[str, Evaluation]) -> Evaluation:
             predictions[name], per_image[name] = ev.predictions[row["method"]], ev.per_image[row["method"]]
     return Evaluation(rows, first.eval_set, predictions, per_image, first.prior, first.prior_source)
 
+
+
+def part_of(combined: Evaluation, label: str) -> Evaluation:
+    """The inverse of :func:`combine` for one label: the baselines and the rows ``"{label} {method}"`` of
+    ``combined``, renamed ``method`` again, so that a table of one network reads as it would alone."""
+    keep = {r["method"]: r["method"].removeprefix(label + " ") for r in combined.rows
+            if r["method"] in BASELINES or r["method"].startswith(label + " ")}
+    return Evaluation([{**r, "method": keep[r["method"]]} for r in combined.rows if r["method"] in keep],
+                      combined.eval_set, {keep[m]: p for m, p in combined.predictions.items() if m in keep},
+                      {keep[m]: p for m, p in combined.per_image.items() if m in keep}, combined.prior,
+                      combined.prior_source)
 
 # --- did each model learn? (chapter 5; tests/test_results.py holds the committed models to it) ----------
 

@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .data import label_rows, load_rgb
-from .evaluate import colorize_photo
+from .evaluate import colorize_photo, decoder_for
+from .runs import run_eval_size
 
 GRAY_CHROMA = 5.0  # Lab units: a predicted pixel with chroma √(a² + b²) below this is "left gray"
 COLOURFUL_CHROMA = 15.0  # Lab units: a ground-truth pixel with at least this chroma is colourful
@@ -32,7 +33,8 @@ COLOURFUL_CHROMA = 15.0  # Lab units: a ground-truth pixel with at least this ch
 
 def class_name(root: Path | None, name: str) -> str:
     """The ImageNet class of a photo, from its folder's ``labels.csv`` (underscores as spaces); else its name."""
-    row = label_rows(root).get(name) or label_rows(root).get(Path(name).name)
+    rows = label_rows(root)
+    row = rows.get(name) or rows.get(Path(name).name)
     return row["class_name"].replace("_", " ") if row and row.get("class_name") else Path(name).stem
 
 
@@ -45,6 +47,14 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
     out = lab_to_rgb(join_lab(L, torch.zeros_like(L).expand(-1, 2, -1, -1)))[0]
     return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
+
+def colorizers_of(loaded: dict[str, tuple], label: str = "", losses: Sequence[str] | None = None) -> dict[str, tuple]:
+    """The gallery's columns for runs loaded by :func:`colorlib.runs.load_runs` (``{loss: (network, info)}``):
+    ``{"{label} {loss}": (network, decoder, size)}``, each decoded as chapter 6 scores it, at its evaluation
+    size; ``losses`` keeps only those, in that order."""
+    chosen = [loss for loss in (losses or loaded) if loss in loaded]
+    return {f"{label} {loss}".strip(): (loaded[loss][0], decoder_for(loss), run_eval_size(loaded[loss][1]))
+            for loss in chosen}
 
 def colorize_all(paths: Sequence[Path], colorizers: dict[str, tuple]) -> list[dict[str, np.ndarray]]:
     """For each photo, ``{"input (L)": gray, "ground truth": photo, method: colorization}`` at the photo's own

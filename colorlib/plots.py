@@ -182,20 +182,63 @@ def annealed_mean_figure(T: float, mix: float = 0.6) -> Figure:
     return fig
 
 
-def loss_curve_figure(rows: list[dict], title: str, smooth: int = 25) -> Figure:
-    """Training loss per step with a moving average."""
+def _draw_loss(ax, rows: list[dict], smooth: int) -> None:
+    """One training log on ``ax``: the loss per step in gray, its moving average over ``smooth`` steps."""
     steps = np.array([r["step"] for r in rows])
     loss = np.array([r["loss"] for r in rows])
-    fig = Figure(layout="constrained", figsize=(6.4, 3.6))
-    ax = fig.add_subplot(1, 1, 1)
     ax.plot(steps, loss, color="0.75", lw=0.8, label="per step")
     if len(loss) >= smooth:
         avg = np.convolve(loss, np.ones(smooth) / smooth, mode="valid")
         ax.plot(steps[smooth - 1:], avg, color="C0", label=f"mean of {smooth} steps")
     ax.set_xlabel("training step")
+
+
+def loss_curve_figure(rows: list[dict], title: str, smooth: int = 25) -> Figure:
+    """Training loss per step with a moving average."""
+    fig = Figure(layout="constrained", figsize=(6.4, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    _draw_loss(ax, rows, smooth)
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.legend()
+    return fig
+
+
+def loss_curves_figure(logs: dict[str, list[dict]], title: str, parts: int = 25) -> Figure:
+    """One panel per training log (``{loss: rows}``), each with its moving average over 1/``parts`` of its
+    steps: the losses have different scales, so they do not share an axis."""
+    fig = Figure(figsize=(11, 3.2), layout="constrained")
+    for i, (loss, rows) in enumerate(logs.items()):
+        ax = fig.add_subplot(1, len(logs), i + 1)
+        _draw_loss(ax, rows, max(1, len(rows) // parts))
+        ax.set_title(loss)
+        ax.set_ylabel("training loss" if i == 0 else "")
+    fig.suptitle(title)
+    return fig
+
+
+def row_profile_figure(truth: np.ndarray, profiles: dict[str, tuple[np.ndarray, np.ndarray]],
+                       titles: dict[str, str]) -> Figure:
+    """Where colour sits by height: the mean b of each image row (Lab units) for the ground truth and, per
+    model, for its predictions on the photos upright and upside down (``profiles[name] = (upright, flipped)``,
+    each as predicted: row 0 is the top of the picture the model saw). A model that paints by position draws
+    the same curve twice; one that paints by content draws mirror images. Every panel has the same x-range."""
+    fig = Figure(figsize=(4.6 * max(1, len(profiles)), 3.8), layout="constrained")
+    rows = np.arange(len(truth))
+    values = [truth, *(v for pair in profiles.values() for v in pair)]
+    low, high = min(v.min() for v in values), max(v.max() for v in values)
+    pad = 0.1 * (high - low + 1e-9)
+    for i, (name, (upright, flipped)) in enumerate(profiles.items()):
+        ax = fig.add_subplot(1, len(profiles), i + 1)
+        ax.plot(truth, rows, color="k", lw=1, label="ground truth, upright")
+        ax.plot(upright, rows, label="upright photo")
+        ax.plot(flipped, rows, ls="--", label="upside-down photo")
+        ax.set_xlim(low - pad, high + pad)
+        ax.invert_yaxis()
+        ax.set_title(titles.get(name, name))
+        ax.set_xlabel("mean b of the row (Lab units; + yellow, − blue)")
+        ax.set_ylabel("image row (pixels from the top)")
+        ax.legend(fontsize=8)
     return fig
 
 
@@ -301,7 +344,7 @@ def cumulative_accuracy_figure(curves: dict[str, np.ndarray], thresholds: np.nda
         ax.set_ylabel("pixels with error ≤ t (%)")
         ax.set_title(f"Cumulative accuracy, {what}")
         ax.grid(alpha=0.3)
-    panels[1][0].set_ylim(0, max(c[: zoom + 1].max() for c in curves.values()) * 1.05)
+    panels[1][0].set_ylim(0, max(c[thresholds <= zoom].max() for c in curves.values()) * 1.05)
     panels[0][0].legend(loc="lower right", fontsize=8)
     return fig
 

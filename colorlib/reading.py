@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from .evaluate import BASELINES, COLUMN, Evaluation
+from .tables import paired
 
 PREVIOUS = "previous"  # RUNS/previous/evaluation.json: the models these replaced, scored by `colorlib evaluate`
 
@@ -39,8 +40,8 @@ def trained_methods(evaluation: Evaluation) -> list[str]:
 
 
 def interval(d: dict, fmt: str = "+.1f") -> str:
-    """``+1.2 [+0.3, +2.1]``: a paired difference with its interval."""
-    return f"{d['difference']:{fmt}} [{d['low']:{fmt}}, {d['high']:{fmt}}]"
+    """``+1.2 [+0.3, +2.1]``: a paired difference with its interval, in running text."""
+    return paired(d, fmt, small=False)
 
 
 def column_name(key: str) -> str:
@@ -59,6 +60,15 @@ def previous_verdicts(runs: str | Path) -> dict | None:
     solvers = json.loads(configs.read_text(encoding="utf-8")) if configs.is_file() else {}
     return {"verdicts": {c["claim"]: c["verdict"] for c in record.get("claims", [])},
             "claims": record.get("claims", []), "rows": record["rows"], "path": path, "solvers": solvers}
+
+
+def changed_verdicts(checked: list[dict], before: dict | None) -> list[tuple[dict, str]]:
+    """The claims of ``checked`` (:func:`~colorlib.claims.check_claims`) whose verdict differs from the one
+    recorded for the previous models (``before``: :func:`previous_verdicts`), each with its old verdict."""
+    if before is None:
+        return []
+    return [(c, before["verdicts"][c["claim"]]) for c in checked
+            if c["claim"] in before["verdicts"] and before["verdicts"][c["claim"]] != c["verdict"]]
 
 
 READ_COLUMNS = ("auc_raw", "auc_rebal", "top1", "colorfulness")  # the columns with intervals

@@ -55,7 +55,7 @@ class SemanticColorizer(nn.Module):
     through a frozen EfficientNet-Lite ``encoder`` and a trainable decoder of ``channels`` channels."""
 
     STRIDES = (4, 8, 16, 32)
-    SIZE_MULTIPLE = 32  # the encoder's largest stride
+    SIZE_MULTIPLE = max(STRIDES)  # H and W must divide by the encoder's largest stride
 
     def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None):
         super().__init__()

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from IPython.display import Markdown
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:
     """A Markdown table: ``header`` and ``rows`` of cells (``str()`` of each), ``align`` one letter per column,
-    ``l`` or ``r`` (default: the first column left, the others right, as numbers read best)."""
+    ``l``, ``r`` or ``c`` (default: the first column left, the others right, as numbers read best)."""
     align = align or "l" + "r" * (len(header) - 1)
     if len(align) != len(header) or any(len(r) != len(header) for r in rows):
         raise ValueError(f"table: {len(header)} columns, but alignment {align!r} and rows of "
@@ -19,7 +23,20 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], alig
     return "\n".join(lines)
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None):
+def with_interval(value: float, low: float, high: float, fmt: str = ".1f", small: bool = True) -> str:
+    """``12.3 [10.1, 14.2]``: a value and its 95% interval, the interval in smaller type for a table cell
+    (``small=False``: plain text, for a terminal)."""
+    bounds = f"[{low:{fmt}}, {high:{fmt}}]"
+    return f"{value:{fmt}} " + (f"<small>{bounds}</small>" if small else bounds)
+
+
+def paired(d: dict, fmt: str = "+.1f", small: bool = True) -> str:
+    """A paired difference ``d`` (``difference``, ``low``, ``high``, as :meth:`Evaluation.compare` gives it)
+    with its interval, as :func:`with_interval` writes it."""
+    return with_interval(d["difference"], d["low"], d["high"], fmt, small)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> Markdown:
     """:func:`markdown_table` as a displayable object (``IPython.display.Markdown``)."""
     from IPython.display import Markdown
 

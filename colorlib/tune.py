@@ -90,20 +90,6 @@ def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrid
             "loss_fall": {k: round(v, 5) for k, v in loss_fall(log, max(1, len(log) // 5)).items()}}
 
 
-def rescore_trials(out: str | Path, data: str | None, classifier: str = "auto") -> list[dict]:
-    """Score again, with this code, every recorded trial under ``out`` that lacks a field this code records (its
-    run is kept, nothing is retrained; it keeps its training time), and rewrite ``trials.jsonl``."""
-    fields = ("tune_spread", "loss_fall")
-    trials = [t if all(f in t for f in fields) else
-              score_trial(t["loss"], data, out, t["base"], t["overrides"], classifier, t.get("seconds"))
-              for t in read_trials(out)]
-    path = Path(out) / TRIALS
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(t) + "\n" for t in trials), encoding="utf-8")
-    tmp.replace(path)
-    return trials
-
-
 WALL_CLOCK = "training (s, wall clock)"  # not a benchmark: the logs of the trained runs are
 SOLVER_TRIALS = "solver"  # the solver trials of a runs folder: RUNS/tuning/solver/trials.jsonl
 

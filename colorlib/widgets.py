@@ -20,9 +20,10 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
+from .profiles import Profile
 from .site import SITE_ENV, on_site  # noqa: F401  (SITE_ENV: re-exported for the chapters and tests)
 
-MAX_FRAMES_PER_CONTROL = 11
+MAX_FRAMES_PER_CONTROL = Profile.knob_frames  # the profiles' default; the smoke profile asks for fewer
 
 
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:

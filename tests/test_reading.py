@@ -1,0 +1,63 @@
+"""Reading results: one table of two networks and back, the verdicts that changed, intervals as cells."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from colorlib.evaluate import EvalSet, Evaluation, combine, part_of
+from colorlib.reading import changed_verdicts, previous_verdicts
+from colorlib.tables import markdown_table, paired, with_interval
+
+
+def _evaluation(methods: dict[str, float], names=("a.jpg", "b.jpg")) -> Evaluation:
+    """A table whose rows carry one value each; predictions and per-image statistics are markers of their row."""
+    eval_set = EvalSet(torch.zeros(len(names), 1, 4, 4), torch.zeros(len(names), 2, 4, 4),
+                       torch.full((len(names),), -1), list(names), np.zeros(len(names)))
+    rows = [{"method": m, "auc_raw": v} for m, v in methods.items()]
+    return Evaluation(rows, eval_set, {m: f"pred {m}" for m in methods}, {m: f"stats {m}" for m in methods},
+                      np.full(3, 1 / 3), "test prior")
+
+
+def test_part_of_undoes_combine_for_each_network():
+    scratch = _evaluation({"ground-truth": 100.0, "gray": 88.0, "random": 80.0, "l2": 88.5, "class": 89.0})
+    semantic = _evaluation({"ground-truth": 100.0, "gray": 88.0, "random": 80.0, "l2": 88.9, "full-soft": 85.5})
+    both = combine({"from scratch": scratch, "semantic": semantic})
+    assert [r["method"] for r in both.rows] == ["ground-truth", "gray", "random", "from scratch l2",
+                                                "from scratch class", "semantic l2", "semantic full-soft"]
+    for label, alone in (("from scratch", scratch), ("semantic", semantic)):
+        back = part_of(both, label)
+        assert back.rows == alone.rows
+        assert back.predictions == alone.predictions and back.per_image == alone.per_image
+
+
+def test_combine_refuses_tables_of_other_photos():
+    with pytest.raises(ValueError, match="other photos"):
+        combine({"x": _evaluation({"gray": 1.0}), "y": _evaluation({"gray": 1.0}, names=("c.jpg", "d.jpg"))})
+
+
+def test_changed_verdicts_lists_only_the_claims_whose_verdict_moved(tmp_path):
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    record = {"rows": [], "claims": [{"claim": "A beats B", "verdict": "holds"},
+                                     {"claim": "C beats D", "verdict": "unclear"}]}
+    (previous / "evaluation.json").write_text(json.dumps(record), encoding="utf-8")
+    before = previous_verdicts(tmp_path)
+    now = [{"claim": "A beats B", "verdict": "holds"}, {"claim": "C beats D", "verdict": "fails"},
+           {"claim": "new claim", "verdict": "holds"}]
+    assert changed_verdicts(now, before) == [(now[1], "unclear")]
+    assert changed_verdicts(now, None) == [] and previous_verdicts(tmp_path / "nothing") is None
+
+
+def test_intervals_read_the_same_in_a_table_and_in_a_sentence():
+    assert with_interval(12.345, 10.1, 14.25) == "12.3 <small>[10.1, 14.2]</small>"
+    d = {"difference": 1.25, "low": -0.04, "high": 2.5}
+    assert paired(d) == "+1.2 <small>[-0.0, +2.5]</small>"
+    assert paired(d, "+.2f", small=False) == "+1.25 [-0.04, +2.50]"
+
+
+def test_a_table_with_rows_of_the_wrong_length_is_refused():
+    assert markdown_table(["a", "b"], [[1, 2]]).splitlines()[1] == "|---|---:|"
+    with pytest.raises(ValueError, match="2 columns"):
+        markdown_table(["a", "b"], [[1, 2, 3]])
