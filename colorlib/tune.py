@@ -141,6 +141,12 @@ def read_trials(out: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def trial_label(name: str) -> str:
+    """A trial's name (``decay=coupled,lr=0.001``) for a table cell: spaced after its commas, and free to break
+    after each ``=``, so that a narrow column can wrap it."""
+    return name.replace(",", ", ").replace("=", "=<wbr>")
+
+
 def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None) -> str:
     """Recorded trials as a Markdown table: the loss trained, the held-out loss, that loss's scores on the tune
     photos for every column of Table 1, and the training time. The trial each loss chose is in bold: ``chosen``
@@ -155,11 +161,11 @@ def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None) -
     rows = []
     for t in trials:
         mark = "**" if t is best.get(t["loss"]) else ""
-        rows.append([f"{mark}{t['trial'].replace(',', ', ')}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
+        rows.append([f"{mark}{trial_label(t['trial'])}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
                      *(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown),
                      "–" if t.get("seconds") is None else t["seconds"]])
     rule = "the solver rule's choice" if chosen else "the lowest held-out loss"
-    verdicts = "; ".join(f"{loss}: **{t['trial'].replace(',', ', ')}**" for loss, t in best.items())
+    verdicts = "; ".join(f"{loss}: **{t['trial'].replace(',', ', ')}**" for loss, t in best.items())  # prose: no <wbr>
     table = markdown_table(["trial", "loss", "held-out loss", *(c.header for c in shown), WALL_CLOCK], rows,
                            "ll" + "r" * (len(shown) + 2))
     return table + f"\n\nIn bold, {rule}: {verdicts}."
