@@ -265,36 +265,35 @@ def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles:
 
 
 def network_diagram(blocks: list[dict], size: int, title: str) -> Figure:
-    """Zhang's network drawn from :func:`colorlib.model.describe_blocks`: one box per block, its height the
-    block's output resolution (pixels per side), its width the log of its channels; each box says its
-    convolutions, channels, resolution and dilation. The input and the 313-way output at the ends."""
-    fig = Figure(layout="constrained", figsize=(11, 4.2))
-    ax = fig.add_subplot(1, 1, 1)
-    x, top = 0.0, size
-    boxes = [{"label": "input L", "channels": 1, "side": size, "text": f"1×{size}×{size}", "colour": "0.85"}]
+    """Zhang's network drawn from :func:`colorlib.model.describe_blocks`, input at the top: one bar per block,
+    its width the block's output resolution (pixels per side, to scale), its height the log of its channels;
+    beside it, its convolutions, dilation, output shape and resolution. The input and the 313-way output at
+    the ends. Drawn at the size the page shows it, so that its text reads at the size of the page's own."""
+    rows = [{"label": "input L", "channels": 1, "side": size, "text": f"1×{size}×{size}", "colour": "0.85"}]
     for b in blocks:
         convs = b["convs"] - b["upsamples"]  # the transposed convolution is the upsampling
         kind = ("upsample ×2 + " if b["upsamples"] else "") + f"{convs} conv" + ("s" if convs > 1 else "")
         dil = f", dilation {b['dilation']}" if b["dilation"] > 1 else ""
-        boxes.append({"label": f"block {b['block']}", "channels": b["channels"], "side": b["side"],
-                      "text": f"{kind}{dil}\n{b['channels']}×{b['side']}×{b['side']}\n({b['resolution']})",
-                      "colour": "C1" if b["dilation"] > 1 else "C2" if b["upsamples"] else "C0"})
-    for box in boxes:
-        w = 0.35 + 0.28 * np.log2(max(box["channels"], 1))
-        h = box["side"]
-        ax.add_patch(Rectangle((x, (top - h) / 2), w, h, facecolor=box["colour"], alpha=0.55, edgecolor="k", lw=0.6))
-        ax.text(x + w / 2, top / 2 + h / 2 + 4, box["label"], ha="center", va="bottom", fontsize=8, weight="bold")
-        ax.text(x + w / 2, (top - h) / 2 - 4, box["text"], ha="center", va="top", fontsize=7)
-        x += w + 0.45
-    ax.set_xlim(-0.6, x)
-    ax.set_ylim(-top * 0.45, top * 1.12)
+        rows.append({"label": f"block {b['block']}", "channels": b["channels"], "side": b["side"],
+                     "text": f"{kind}{dil}: {b['channels']}×{b['side']}×{b['side']} ({b['resolution']})",
+                     "colour": "C1" if b["dilation"] > 1 else "C2" if b["upsamples"] else "C0"})
+    fig = Figure(layout="constrained", figsize=(7.2, 0.42 * len(rows) + 1.2))
+    ax = fig.add_subplot(1, 1, 1)
+    for i, row in enumerate(rows):
+        h = 0.2 + 0.07 * np.log2(max(row["channels"], 1))  # 0.83 at 512 channels: rows stay apart
+        ax.add_patch(Rectangle((-row["side"] / 2, -i - h / 2), row["side"], h, facecolor=row["colour"], alpha=0.55,
+                               edgecolor="k", lw=0.6))
+        ax.text(-size / 2 - 8, -i, row["label"], ha="right", va="center", fontsize=9, weight="bold")
+        ax.text(size / 2 + 8, -i, row["text"], ha="left", va="center", fontsize=9)
+    ax.set_xlim(-size / 2 - 60, size / 2 + 230)
+    ax.set_ylim(-len(rows) + 0.4, 0.6)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("box height: output resolution (pixels per side); box width: log2 of the channels; "
-                  "orange: dilated convolutions; green: upsampling and the 313-way output")
-    for side in ("top", "right", "left"):
+    for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title)
+    ax.set_xlabel("bar width: output resolution (pixels per side, to scale); bar height: log2 of the channels;\n"
+                  "orange: dilated convolutions; green: upsampling and the 313-way output", fontsize=8)
+    ax.set_title(title, fontsize=10)
     return fig
 
 

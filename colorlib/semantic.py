@@ -145,27 +145,29 @@ def flip_test(model: nn.Module, decoder: str, L: Tensor, batch: int = 16) -> dic
     upside down. A colorizer that follows content paints the flipped photo as the flip of the upright
     colours; one that follows position paints the same colours at the same rows either way.
 
-    The test compares **row profiles**: each photo's mean ab over every image row ``(2,S)``, in Lab units
-    (the vertical layout of its colours, which is what turning a photo upside down changes; per-pixel
-    differences would mostly measure texture, which moves with the content whatever the colorizer does).
-    ``content_gap`` is the mean distance of the upside-down photo's profile from the *reversed* upright
-    profile (0 for pure content), ``position_gap`` from the upright profile as it is (0 for pure position);
-    ``position_share`` = content_gap / (content_gap + position_gap). Also returns the mean b of each row
-    ``(S,)`` over the photos, upright and upside down (chapter 8's figure)."""
+    The test compares **row profiles**: the mean ab of every image row ``(2,S)`` over all the photos, in Lab
+    units: where in the frame the colorizer puts its colours, which is what turning the photos upside down
+    tests. Averaging over photos first matters: one photo's own profile also carries that photo's content
+    (its sky, its floor), which differs between the upright and the turned photo for any colorizer, so
+    per-photo gaps come out large both ways and call every model "both". ``content_gap`` is the mean
+    distance (over rows) of the upside-down profile from the *reversed* upright one (0 for pure content),
+    ``position_gap`` from the upright one as it is (0 for pure position); ``position_share`` =
+    content_gap / (content_gap + position_gap). ``rows_upright`` and ``rows_flipped`` are the b channel of
+    the two profiles ``(S,)``, as chapter 8's figure draws them."""
     upright, flipped = [], []
     for chunk in L.split(batch):
         upright.append(model.colorize_ab(chunk, decoder=decoder).mean(-1))  # (n,2,S): mean over each row
         flipped.append(model.colorize_ab(chunk.flip(-2), decoder=decoder).mean(-1))
-    up, down = torch.cat(upright).double(), torch.cat(flipped).double()
+    up, down = torch.cat(upright).double().mean(0), torch.cat(flipped).double().mean(0)  # (2,S) over the photos
 
     def gap(x: Tensor, y: Tensor) -> float:
-        return float(torch.linalg.vector_norm(x - y, dim=1).mean())
+        return float(torch.linalg.vector_norm(x - y, dim=0).mean())
 
     content_gap, position_gap = gap(down, up.flip(-1)), gap(down, up)
     return {"content_gap": content_gap, "position_gap": position_gap,
             # 1: the colours stay where they were (position); 0: they turn with the photo (content)
             "position_share": content_gap / max(content_gap + position_gap, 1e-12),
-            "rows_upright": up[:, 1].mean(0).numpy(), "rows_flipped": down[:, 1].mean(0).numpy()}
+            "rows_upright": up[1].numpy(), "rows_flipped": down[1].numpy()}
 
 
 FLAT = 0.5  # Lab units: both gaps below this and the colorizer paints the same rows either way, and flat

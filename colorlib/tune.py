@@ -141,34 +141,37 @@ def read_trials(out: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def trial_label(name: str) -> str:
-    """A trial's name (``decay=coupled,lr=0.001``) for a table cell: spaced after its commas, and free to break
-    after each ``=``, so that a narrow column can wrap it."""
-    return name.replace(",", ", ").replace("=", "=<wbr>")
+def trial_label(name: str, common: frozenset[str] = frozenset()) -> str:
+    """A trial's name (``decay=coupled,lr=0.001``) for a table cell: without the settings in ``common`` (said
+    once under the table), spaced after its commas, and free to break after each ``=``."""
+    parts = [p for p in name.split(",") if p not in common]
+    return ", ".join(parts).replace("=", "=<wbr>") if parts else "base"
 
 
 def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None) -> str:
     """Recorded trials as a Markdown table: the loss trained, the held-out loss, that loss's scores on the tune
     photos for every column of Table 1, and the training time. The trial each loss chose is in bold: ``chosen``
-    ({loss: trial}, e.g. by :func:`choose_solver`), else the one with the lowest held-out loss."""
+    ({loss: trial}, e.g. by :func:`choose_solver`), else the one with the lowest held-out loss. A setting that
+    every trial shares is said once under the table instead of in every row."""
     from .evaluate import COLUMNS
+    from .tables import markdown_table
 
     losses = dict.fromkeys(t["loss"] for t in trials)
     best = chosen or {loss: min((t for t in trials if t["loss"] == loss), key=lambda t: t["tune_loss"]) for loss in losses}
-    from .tables import markdown_table
-
+    common = frozenset.intersection(*(frozenset(t["trial"].split(",")) for t in trials)) - {"base"}
     shown = [c for c in COLUMNS if all(c.key in t["scores"][t["loss"]] for t in trials)]
     rows = []
     for t in trials:
         mark = "**" if t is best.get(t["loss"]) else ""
-        rows.append([f"{mark}{trial_label(t['trial'])}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
+        rows.append([f"{mark}{trial_label(t['trial'], common)}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
                      *(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown),
                      "–" if t.get("seconds") is None else t["seconds"]])
     rule = "the solver rule's choice" if chosen else "the lowest held-out loss"
-    verdicts = "; ".join(f"{loss}: **{t['trial'].replace(',', ', ')}**" for loss, t in best.items())  # prose: no <wbr>
+    verdicts = "; ".join(f"{loss}: **{trial_label(t['trial'], common).replace('<wbr>', '')}**" for loss, t in best.items())
+    shared = f" Every trial here has {', '.join(sorted(common))}." if common else ""
     table = markdown_table(["trial", "loss", "held-out loss", *(c.header for c in shown), WALL_CLOCK], rows,
                            "ll" + "r" * (len(shown) + 2))
-    return table + f"\n\nIn bold, {rule}: {verdicts}."
+    return table + f"\n\nIn bold, {rule}: {verdicts}.{shared}"
 
 
 def solver_table_markdown(trials: list[dict], base: str) -> str:

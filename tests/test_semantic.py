@@ -65,8 +65,9 @@ def test_colorize_cli_works_with_a_semantic_model(tmp_path, monkeypatch):
 
 
 class _Painter(torch.nn.Module):
-    """A stand-in colorizer: paints b by image row (``position``), by lightness (``content``), or by row plus
-    a texture that follows the pixels (``textured-position``: what the from-scratch models do)."""
+    """A stand-in colorizer: paints b by image row (``position``), by lightness (``content``), by row plus
+    a texture that follows the pixels (``textured-position``: what the from-scratch models do), or by row plus
+    lightness (``position-and-content``)."""
 
     def __init__(self, by: str):
         super().__init__()
@@ -78,6 +79,8 @@ class _Painter(torch.nn.Module):
             b = rows
         elif self.by == "content":
             b = L - 50
+        elif self.by == "position-and-content":
+            b = rows + (L - 50)
         else:
             b = rows + 2.0 * (L - L.mean(-1, keepdim=True))  # strong per-pixel texture, no vertical layout
         return torch.cat([torch.zeros_like(L), b], 1)
@@ -106,4 +109,8 @@ def test_follows_reads_the_position_share():
     # texture that moves with the pixels does not hide a position-following layout (per-pixel gaps would)
     assert follows(flip_test(_Painter("textured-position"), "", L)) == "position"
     assert follows({"position_share": 0.5, "content_gap": 5.0, "position_gap": 5.0}) == "both"
+    # each photo's own content moves with it; over photos bright at the top as often as at the bottom it
+    # cancels, and what is left is the layout the painter keeps (per-photo gaps would say "both")
+    one = _photos(2)
+    assert follows(flip_test(_Painter("position-and-content"), "", torch.cat([one, one.flip(-2)]))) == "position"
     assert follows({"position_share": 0.0, "content_gap": 0.0, "position_gap": 0.0}) == "neither (flat rows)"
