@@ -1,7 +1,8 @@
 // Chapter 9's in-browser colorizer, used as a reader would: open the page, give it a photo, read the picture.
 // Usage: node tests/colorize_check.mjs PAGE_URL PHOTO NOT_AN_IMAGE HUGE_PHOTO OUT_PNG
 // Prints one JSON line: the page's states and messages, its timings, whether moving T changed the picture;
-// the colorized photo is written to OUT_PNG for the test to compare with `colorlib colorize`.
+// the colorized photo is written to OUT_PNG for the test to compare with `colorlib colorize`, and the colorizer
+// with one of the page's own examples colorized to OUT-example.png.
 import fs from "node:fs";
 import { launch } from "./chromium.mjs";
 
@@ -58,6 +59,15 @@ try {
   // a huge photo: downscaled, and the page says so
   await colorize(huge);
   result.hugeMessage = await message();
+  // one of the book's own examples, as a reader's first click would be: the page as it then looks
+  const example = tab.locator(".cb-example").first();
+  const exampleName = await example.getAttribute("data-name");
+  await example.click();
+  for (const end = Date.now() + 120000; !(await message()).startsWith(`${exampleName}:`); await tab.waitForTimeout(200)) {
+    if (Date.now() > end) throw new Error(`the example ${exampleName} was not colorized (message: ${await message()})`);
+  }
+  await waitFor(["done"], 60);
+  await root.screenshot({ path: outPng.replace(/\.png$/, "-example.png") });
 } catch (e) {
   result.problems.push(String(e).split("\n")[0]);
 }

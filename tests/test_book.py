@@ -245,4 +245,5 @@ def test_the_colorize_page_paints_what_colorlib_colorize_paints(built_book, tmp_
               "page_decode_ms": result["decodeMs"], "page_seconds": result["photoSeconds"],
               "pytorch_seconds": torch_seconds, "photo": list(rgb.shape[:2]), "page_load_seconds": result["loadSeconds"]}
     (built_book.parent / "colorize-timing.json").write_text(json.dumps(report, indent=1))
+    shutil.copy(out.with_name("browser-example.png"), built_book.parent / "screenshots" / "colorize_an_example.png")
     assert report["mean_ab_gap"] <= 1.5, report
