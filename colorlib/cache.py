@@ -58,6 +58,7 @@ def weights_fingerprint(path: str | Path | None) -> str:
     stat = os.stat(path)
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
+
 def cached(kind: str, key: list, compute: Callable[[], Value]) -> Value:
     """``compute()``, or the value stored for (library code, ``kind``, ``key``) by an earlier call."""
     if os.environ.get(CACHE_ENV) == "0":

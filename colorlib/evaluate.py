@@ -430,7 +430,6 @@ def combine(evaluations: dict[str, Evaluation]) -> Evaluation:
     return Evaluation(rows, first.eval_set, predictions, per_image, first.prior, first.prior_source)
 
 
-
 def part_of(combined: Evaluation, label: str) -> Evaluation:
     """The inverse of :func:`combine` for one label: the baselines and the rows ``"{label} {method}"`` of
     ``combined``, renamed ``method`` again, so that a table of one network reads as it would alone."""
@@ -440,6 +439,7 @@ def part_of(combined: Evaluation, label: str) -> Evaluation:
                       combined.eval_set, {keep[m]: p for m, p in combined.predictions.items() if m in keep},
                       {keep[m]: p for m, p in combined.per_image.items() if m in keep}, combined.prior,
                       combined.prior_source)
+
 
 # --- did each model learn? (chapter 5; tests/test_results.py holds the committed models to it) ----------
 

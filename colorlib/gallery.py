@@ -56,6 +56,7 @@ def colorizers_of(loaded: dict[str, tuple], label: str = "", losses: Sequence[st
     return {f"{label} {loss}".strip(): (loaded[loss][0], decoder_for(loss), run_eval_size(loaded[loss][1]))
             for loss in chosen}
 
+
 def colorize_all(paths: Sequence[Path], colorizers: dict[str, tuple]) -> list[dict[str, np.ndarray]]:
     """For each photo, ``{"input (L)": gray, "ground truth": photo, method: colorization}`` at the photo's own
     resolution; ``colorizers`` maps a method to ``(network, decoder, prediction size)``."""
