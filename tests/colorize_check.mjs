@@ -60,6 +60,7 @@ try {
   await colorize(huge);
   result.hugeMessage = await message();
   // one of the book's own examples, as a reader's first click would be: the page as it then looks
+  result.examples = await tab.locator(".cb-example").count();
   const example = tab.locator(".cb-example").first();
   const exampleName = await example.getAttribute("data-name");
   await example.click();
