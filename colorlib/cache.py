@@ -50,6 +50,19 @@ def folder_fingerprint(folder: str | Path | None) -> str:
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 
 
+def array_digest(*arrays) -> str:
+    """SHA-256 of the bytes, dtypes and shapes of tensors or arrays (predicted ab of a few dozen photos:
+    milliseconds), so that a value computed from them is reused only for the very same numbers."""
+    import numpy as np
+    import torch
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = array.detach().cpu().contiguous().numpy() if isinstance(array, torch.Tensor) else np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode() + b"\0" + array.tobytes())
+    return digest.hexdigest()
+
+
 def weights_fingerprint(path: str | Path | None) -> str:
     """Path, size and modification time of a large weights file (hundreds of MB: too slow to hash each time),
     so that weights replaced at the same path are not taken for the old ones; None: no such file."""
@@ -59,22 +72,54 @@ def weights_fingerprint(path: str | Path | None) -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def cached(kind: str, key: list, compute: Callable[[], Value]) -> Value:
-    """``compute()``, or the value stored for (library code, ``kind``, ``key``) by an earlier call."""
-    if os.environ.get(CACHE_ENV) == "0":
-        return compute()
+def _entry_path(kind: str, key: list) -> Path:
     digest = hashlib.sha256(repr([code_digest(), kind, *key]).encode()).hexdigest()[:32]
-    path = CACHE / kind / f"{digest}.pkl"
-    if path.is_file():
-        try:
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            path.unlink(missing_ok=True)  # a torn file from a killed run: compute again
-    value = compute()
+    return CACHE / kind / f"{digest}.pkl"
+
+
+def _read(path: Path):
+    """The pickle at ``path``, or None when there is none (a torn file from a killed run is removed)."""
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _write(path: Path, value) -> None:
+    """Store ``value`` at ``path`` atomically (a concurrent reader sees the old file or the new one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     with open(tmp, "wb") as fh:
         pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
+
+
+def read_table(kind: str, key: list) -> dict:
+    """A dictionary stored by :func:`write_table` for (library code, ``kind``, ``key``); {} if none. For
+    per-file values whose own keys say when they are stale (a photo's path, size and modification time)."""
+    if os.environ.get(CACHE_ENV) == "0":
+        return {}
+    table = _read(_entry_path(kind, key))
+    return table if isinstance(table, dict) else {}
+
+
+def write_table(kind: str, key: list, table: dict) -> None:
+    """Store ``table`` for :func:`read_table`."""
+    if os.environ.get(CACHE_ENV) != "0":
+        _write(_entry_path(kind, key), table)
+
+
+def cached(kind: str, key: list, compute: Callable[[], Value]) -> Value:
+    """``compute()``, or the value stored for (library code, ``kind``, ``key``) by an earlier call."""
+    if os.environ.get(CACHE_ENV) == "0":
+        return compute()
+    path = _entry_path(kind, key)
+    value = _read(path)
+    if value is None:
+        value = compute()
+        _write(path, value)
     return value

@@ -20,7 +20,7 @@ import itertools
 import logging
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,7 +159,11 @@ class Scan:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
+# Each photo's mean chroma, keyed by (path, modification time, size): decoding every photo of a folder to
+# check it for gray costs seconds, and every chapter's kernel scans the same folder; the table is kept on disk
+# (colorlib.cache) so that only new or changed photos are decoded again.
 _chroma_cache: dict[tuple[str, float, int], float] = {}
+CHROMA_TABLE = ("chroma", ["mean chroma per photo"])
 
 
 def _chroma_of(path: Path) -> float:
@@ -168,6 +172,21 @@ def _chroma_of(path: Path) -> float:
     if key not in _chroma_cache:
         _chroma_cache[key] = mean_chroma(load_rgb(path))
     return _chroma_cache[key]
+
+
+def _remember_chromas(compute: Callable[[], Scan]) -> Scan:
+    """``compute()`` with the chroma table read from disk before and written back after, if it grew."""
+    from .cache import read_table, write_table
+
+    if not _chroma_cache:
+        _chroma_cache.update(read_table(*CHROMA_TABLE))
+    known = len(_chroma_cache)
+    try:
+        return compute()
+    finally:
+        if len(_chroma_cache) > known:
+            table = {**read_table(*CHROMA_TABLE), **_chroma_cache}  # another process may have added some
+            write_table(*CHROMA_TABLE, {key: c for key, c in table.items() if Path(key[0]).exists()})
 
 
 def scan(
@@ -184,6 +203,10 @@ def scan(
     """
     if split not in SPLITS:
         raise ValueError(f"split: unknown value {split!r}; allowed: {', '.join(SPLITS)}")
+    return _remember_chromas(lambda: _scan(data, split, gray_threshold, synsets))
+
+
+def _scan(data, split, gray_threshold, synsets) -> Scan:
     root = resolve_data(data)
     files = find_images(root) if root is not None else embedded_images()
     labels = read_labels(root)

@@ -279,7 +279,7 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     (:mod:`colorlib.cache`: same code, model files, photos and arguments), as the chapters do."""
     prof = get_profile(profile)
     runs = runs if runs is not None else runs_for(prof.name, resolve_data(data))
-    args = (runs, data, profile, classifier, limit, floor, ci, split, device)
+    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache)
     if not cache:
         return _evaluate(*args)
     from .cache import cached, file_digest, folder_fingerprint, weights_fingerprint
@@ -290,7 +290,20 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     return cached("evaluate", key, lambda: _evaluate(*args))
 
 
-def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device) -> Evaluation:
+def score_once(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np.ndarray, classifier,
+               targets: Tensor) -> PerImage:
+    """:func:`score` through the disk cache: the per-image statistics of the very same predictions on the
+    same photos, weights, classifier and targets are computed once. The chapters evaluate a runs folder as
+    it grows (each loss page of chapter 5 adds a model), so the baselines and the earlier models are
+    classified once, not on every page; classifying is most of an evaluation's time."""
+    from .cache import array_digest, cached, weights_fingerprint
+
+    key = [array_digest(pred_ab, eval_set.L, eval_set.ab, weights, bins, targets), classifier.name,
+           weights_fingerprint(find_weights("vgg16"))]
+    return cached("score", key, lambda: score(pred_ab, eval_set, weights, bins, classifier.predict, targets))
+
+
+def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, cache=False) -> Evaluation:
     from .classify import load_classifier
     from .train import pick_device
 
@@ -325,7 +338,8 @@ def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device) 
     for method in tqdm([*BASELINES, *loaded, *([REFERENCE] if reference is not None else [])], desc="evaluating"):
         if method not in predictions:
             predictions[method] = predict(loaded[method][0], decoder_for(method), eval_set.L)
-        per_image[method] = score(predictions[method], eval_set, weights, bins, clf.predict, targets)
+        per_image[method] = (score_once(predictions[method], eval_set, weights, bins, clf, targets) if cache
+                             else score(predictions[method], eval_set, weights, bins, clf.predict, targets))
         rows.append(summarize(method, per_image[method], clf.name, kind, ci))
     return Evaluation(rows, eval_set, predictions, per_image, prior, prior_source)
 
