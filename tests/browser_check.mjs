@@ -20,7 +20,11 @@ for (const [page, want] of Object.entries(expect.pages)) {
   tab.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
   tab.on("request", (r) => { const u = r.url(); if (!u.startsWith(base) && !u.startsWith("data:") && !u.startsWith("blob:" + base)) offsite.push(u); });
   const response = await tab.goto(base + page, { waitUntil: "load" });
-  await tab.waitForTimeout(2500); // MathJax typesetting is asynchronous
+  // MathJax typesets asynchronously: where the page loads it, wait for its first typesetting to finish (a
+  // fixed pause cost 2.5 s a page and could still be too short on a loaded machine)
+  await tab.waitForFunction(() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise),
+    null, { timeout: 20000 }).catch(() => {});
+  await tab.evaluate(async () => { const mj = window.MathJax; if (mj && mj.startup && mj.startup.promise) await mj.startup.promise; });
   const facts = await tab.evaluate(({ forbidden, table1 }) => {
     const article = document.querySelector("main article") || document.querySelector("main") || document.body;
     const imgs = [...article.querySelectorAll("img")];
