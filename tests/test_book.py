@@ -164,8 +164,9 @@ def test_every_page_in_a_real_browser_offline(built_book):
     assert len(set(titles)) == len(titles), titles
     assert all(r["mathRendered"] > 0 for r in results if r["hasMath"])
     moved = {r["page"].rsplit("/", 1)[-1]: r["framesMoved"] for r in results if r["frameSliders"]}
-    knobs = {"01_lab_color_space.html", "02_gamut_quantization.html", "03_class_rebalancing.html", "04_model.html",
-             "07_gallery.html"}
+    knobs = {"01_lab_color_space.html", "02_gamut_quantization.html", "03_class_rebalancing.html", "04_model.html"}
+    if SHARED_DATA.is_dir():  # chapter 7 browses the photos beyond its gallery: the embedded photos leave it one
+        knobs.add("07_gallery.html")  # (two validation photos, one in the gallery), shown without a slider
     assert knobs <= set(moved), moved
     credits = (built_book / "book" / "chapters" / "credits.html").read_text()
     assert "Photo credits" in credits and "chapter 8" in credits and "chapter 9" in credits
