@@ -51,7 +51,8 @@ def column_name(key: str) -> str:
 def previous_verdicts(runs: str | Path) -> dict | None:
     """The claims checked on the models that the runs under ``runs`` replaced (``RUNS/previous/evaluation.json``,
     written by ``colorlib evaluate --claims --json``) as ``{claim text: verdict}``, their table rows, and their
-    solvers ({loss: {"decay", "lr"}}, ``RUNS/previous/configs.json``); None when no such record exists."""
+    solvers and lengths ({loss: {"decay", "lr", "steps"}}, ``RUNS/previous/configs.json``); None when no such
+    record exists."""
     path = Path(runs) / PREVIOUS / "evaluation.json"
     if not path.is_file():
         return None

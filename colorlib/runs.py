@@ -38,6 +38,15 @@ def seed_solver_runs(runs: str | Path) -> Path:
     return Path(runs) / SEED_SOLVER
 
 
+SHORTER = "tuning/length"  # RUNS/tuning/length/<loss>: a model of the profile's earlier, shorter training length
+
+
+def shorter_runs(runs: str | Path) -> Path:
+    """The runs folder of the models kept from before the profile's training length changed (chapter 5: why the
+    ``cpu`` profile trains 5000 steps, not 2500); empty where the length never changed."""
+    return Path(runs) / SHORTER
+
+
 def run_dir(out: str | Path, loss: str) -> Path:
     """The folder of one loss's run inside a runs folder (the loss name is checked first)."""
     return Path(out) / check_loss(loss)

@@ -15,14 +15,15 @@ from colorlib.runs import (
     read_log,
     run_eval_size,
     seed_solver_runs,
+    shorter_runs,
 )
 
 COMMITTED = [RESULTS / "cpu-nips17-dev", RESULTS / "cpu-semantic-nips17-dev"]
-# The one committed model that misses the spread check: the from-scratch `class` (no rebalancing) learned by its
-# loss (-19% from the first 100 steps to the last) but paints nearly gray, its ab varying by 1.4 Lab units within
-# a photo (the bound is 2). Chapter 5's evidence table says so, and chapter 6 scores it as it is; this bound
-# keeps it from getting flatter unnoticed.
-NEAR_GRAY = {("cpu-nips17-dev", "class"): 1.2}
+# The one committed model that misses the spread check: the from-scratch `l2`. Its loss fell (-12% from the first
+# 100 steps to the last) but at the profile's 5,000 steps its ab varies by 1.7 Lab units within a photo (the bound
+# is 2; at 2,500 steps it was 3.3, and the 2,500-step `class` 1.4: chapter 5, "How long to train"). Chapters 5 and 6
+# say so and score it as it is; this bound keeps it from getting flatter unnoticed.
+NEAR_GRAY = {("cpu-nips17-dev", "l2"): 1.4}
 # profile fields that never reach a training run (benchmarks, the book's figures)
 NOT_TRAINING = {"bench_photos", "bench_repeats", "knob_frames", "browse_photos", "eval_limit"}
 
@@ -76,3 +77,17 @@ def test_the_readme_cost_table_is_the_committed_logs(profile):
     row = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith(f"| `{profile}` |"))
     assert f"{min(seconds):,}–{max(seconds):,} s" in row and f"{min(rates)}–{max(rates)} images/s" in row, (seconds, rates)
     assert f"{round(sum(seconds) / 60)} min for the four" in row
+
+
+def test_the_shorter_runs_differ_from_the_committed_ones_by_their_length_alone():
+    """results/cpu-nips17-dev/tuning/length/: the models of the profile's earlier length (chapter 5 shows them beside
+    the ones that replaced them). Same loss, solver, seed and data; fewer steps."""
+    folder = RESULTS / "cpu-nips17-dev"
+    kept = find_runs(shorter_runs(folder))
+    assert list(kept) == ["l2", "class"]
+    for loss in kept:
+        old, new = read_config(shorter_runs(folder) / loss), read_config(folder / loss)
+        assert old["steps"] < new["steps"] == new["profile_settings"]["steps"], loss
+        differ = {k for k in new["profile_settings"] if new["profile_settings"][k] != old["profile_settings"][k]}
+        assert differ == {"steps"}, (loss, differ)
+        assert (old["seed"], old["data"], old["loss"]) == (new["seed"], new["data"], new["loss"])
