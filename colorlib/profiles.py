@@ -93,10 +93,10 @@ PROFILES: dict[str, Profile] = {
 # loss gets its own, chosen by ONE rule, the same for every loss and both networks (colorlib.tune.choose_solver):
 # every candidate below is trained for solver_trial_steps(profile) steps on the `fit` photos and
 # scored on the held-out `tune` photos; the candidate whose colorizations have the highest class-balanced AuC
-# (SOLVER_CRITERION) there wins. One metric for all four losses, so that they are chosen alike; the one column
+# (SOLVER_CRITERION) there wins. One metric for all four losses, so that they are chosen alike; a column
 # of Table 1 that none of the seed's claims is decided on, so that choosing the solver does not decide a claim;
 # and one that needs no prior (the rebalanced AuC's weights come from the prior the rebalanced losses train
-# with) and that a flat colour cannot win (it scores as gray). Each loss's own held-out loss was the first
+# with) and on which a flat colour gains little over gray. Each loss's own held-out loss was the first
 # choice; its first l2 trials preferred the solver that paints one flat colour (chapter 5 shows them), because
 # at this scale the L2 loss is lowest near the mean colour. The rule was changed before the other trials ran.
 SOLVER_CRITERION = "auc_classbal"
