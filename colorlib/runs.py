@@ -38,13 +38,13 @@ def seed_solver_runs(runs: str | Path) -> Path:
     return Path(runs) / SEED_SOLVER
 
 
-SHORTER = "tuning/length"  # RUNS/tuning/length/<loss>: a model of the profile's earlier, shorter training length
+OTHER_LENGTH = "tuning/length"  # RUNS/tuning/length/<loss>: a model of a length the rule did not choose
 
 
-def shorter_runs(runs: str | Path) -> Path:
-    """The runs folder of the models kept from before the profile's training length changed (chapter 5: why the
-    ``cpu`` profile trains 5000 steps, not 2500); empty where the length never changed."""
-    return Path(runs) / SHORTER
+def other_length_runs(runs: str | Path) -> Path:
+    """The runs folder of the models kept at a training length the length rule did not choose for their loss
+    (:data:`colorlib.profiles.LENGTH_CANDIDATES`; chapter 5, "How long to train"); empty where there were none."""
+    return Path(runs) / OTHER_LENGTH
 
 
 def run_dir(out: str | Path, loss: str) -> Path:

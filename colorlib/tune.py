@@ -20,6 +20,7 @@ import torch
 from .losses import compute_loss, target_ab, uses_regression
 from .metrics import ab_spread
 from .profiles import (
+    LENGTH_CANDIDATES,
     SOLVER_CANDIDATES,
     SOLVER_CRITERION,
     for_loss,
@@ -126,6 +127,21 @@ def choose_solver(trials: list[dict], loss: str, base: str) -> dict:
     if missing:
         raise ValueError(f"solver of {loss} at {base}: no trial of {missing[0]} at {steps} steps recorded")
     return max(mine.values(), key=lambda t: t["scores"][loss][SOLVER_CRITERION])
+
+
+def choose_length(learned_at: dict[int, bool], base: str) -> int:
+    """The length rule (:data:`colorlib.profiles.LENGTH_CANDIDATES`): the longest candidate length of ``base``
+    at which the loss's model learned (``learned_at``: steps -> :func:`colorlib.evaluate.learned`); the profile's
+    own length where none did. Every candidate longer than the chosen one must have been tried, else a one-line
+    error says which is missing; a profile without candidates keeps its length."""
+    candidates = LENGTH_CANDIDATES.get(base, (get_profile(base).steps,))
+    for steps in candidates:
+        if steps not in learned_at:
+            raise ValueError(f"length at {base}: no model of {steps:,} steps to decide on (tried: "
+                             f"{', '.join(f'{n:,}' for n in sorted(learned_at)) or 'none'})")
+        if learned_at[steps]:
+            return steps
+    return get_profile(base).steps
 
 
 def tuning_dir(runs: str | Path) -> Path:
