@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The development photos, when this checkout has them beside it; else the embedded photos.
+# Two roles of data. DATA: the photos the book shows and scores (credited): the development photos when this
+# checkout has them beside it, else the embedded photos. TRAIN_DATA: the photos the models train on; empty, each
+# profile's own data set (colorlib/profiles.py, train_on: ../shared/datasets/imagenette-160 when present), else DATA.
 SHARED := ../shared/datasets/nips17-dev
 DATA ?= $(if $(wildcard $(SHARED)/labels.csv),$(SHARED),)
+TRAIN_DATA ?=
 PROFILE ?=
 
 # Offline site assets, from the npm registry at build time: MathJax, require.js, the widgets HTML manager, and
@@ -43,7 +46,8 @@ lock:
 book: chapters site
 
 chapters: $(STAMP)
-	$(BIN)/python -m colorlib.book run $(if $(PROFILE),--profile $(PROFILE)) $(if $(DATA),--data $(DATA)) $(if $(RETRAIN),--retrain)
+	$(BIN)/python -m colorlib.book run $(if $(PROFILE),--profile $(PROFILE)) $(if $(DATA),--data $(DATA)) \
+	  $(if $(TRAIN_DATA),--train-data $(TRAIN_DATA)) $(if $(RETRAIN),--retrain)
 
 $(VENDOR)/.done: Makefile
 	rm -rf $(NPM) $(VENDOR) && mkdir -p $(NPM) $(VENDOR)

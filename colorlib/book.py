@@ -1,6 +1,6 @@
 """Execute the chapters with papermill and hand the executed copies to Jupyter Book.
 
-``python -m colorlib.book run [--profile P] [--data DIR] [--runs DIR] [--only 01,02]`` executes every
+``python -m colorlib.book run [--profile P] [--data DIR] [--train-data DIR] [--runs DIR] [--only 01,02]`` executes every
 ``notebooks/NN_*.ipynb`` on a fresh kernel (the ones that train first, :func:`execution_order`), injecting
 the parameters into its ``parameters`` cell, and writes the executed copy to ``book/chapters/`` (the sources
 stay output-free). A per-loss template (:data:`PER_LOSS`) gives one page per loss, each with its own title.
@@ -123,7 +123,7 @@ def _shown_value(name: str, value) -> str:
     """A parameter as the page shows it: paths relative to the repository (no build machine's paths)."""
     from .paths import display_path
 
-    if name in ("data", "runs", "semantic_runs") and value is not None:
+    if name in ("data", "train_data", "runs", "semantic_runs") and value is not None:
         return repr(display_path(value))
     return repr(value)
 
@@ -156,15 +156,21 @@ def present_page(path: Path, parameters: dict, title: str | None = None) -> None
 
 
 def run_all(profile: str, data: str | None, runs: str | None, only: list[str] | None = None,
-            out_dir: Path = EXECUTED, retrain: bool = False) -> list[Path]:
+            out_dir: Path = EXECUTED, retrain: bool = False, train_data: str | None = None) -> list[Path]:
+    """Execute the chapters: ``data`` the photos they show and score, ``train_data`` the photos their models
+    train on (None: each profile's own, :func:`colorlib.paths.train_data_for`)."""
     from .credits import credits_page
-    from .paths import resolve_data
+    from .paths import resolve_data, train_data_for
+    from .profiles import get_profile
 
     # The chapters run with the notebooks folder as working directory: pass absolute paths, so that
     # `--data ../shared/...` means the same folder there as where the command was typed.
     folder = resolve_data(data)  # a missing folder fails here, before any chapter runs
     data = None if folder is None else str(folder.resolve())
-    runs = str(Path(runs).resolve()) if runs else str(runs_for(profile, data))
+    trains_on = train_data_for(get_profile(profile).train_on, train_data, data)
+    if train_data is not None:
+        train_data = str(Path(train_data).resolve())
+    runs = str(Path(runs).resolve()) if runs else str(runs_for(profile, trains_on))
     params = {"profile": profile, "data": data, "runs": runs}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "credits.md").write_text(credits_page(data), encoding="utf-8")
@@ -173,7 +179,9 @@ def run_all(profile: str, data: str | None, runs: str | None, only: list[str] | 
         if only and nb.name[:2] not in only:
             continue
         for name, extra in page_variants(nb):
-            extra = {**extra, "retrain": retrain} if "retrain" in parameter_names(nb) else extra
+            names = parameter_names(nb)
+            extra = {**extra, "retrain": retrain} if "retrain" in names else extra
+            extra = {**extra, "train_data": train_data} if train_data and "train_data" in names else extra
             start = time.time()
             print(f"[book] {name} ...", flush=True)
             done.append(run_chapter(nb, {**params, **extra}, out_dir, name))
@@ -186,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="execute the chapters with papermill")
     p.add_argument("--profile", default=None, help="smoke, cpu or gpu (default: gpu with CUDA, else cpu)")
-    p.add_argument("--data", default=None, help="image folder (default: ../shared/datasets/nips17-dev if present)")
+    p.add_argument("--data", default=None, help="the photos the book shows and scores (default: "
+                   "../shared/datasets/nips17-dev if present)")
+    p.add_argument("--train-data", default=None, help="the photos the models train on (default: each profile's "
+                   "data set under ../shared/datasets if present, e.g. imagenette-160, else --data)")
     p.add_argument("--runs", default=None, help="training runs folder (default: results/PROFILE-DATA if committed, else runs/PROFILE-DATA)")
     p.add_argument("--retrain", action="store_true", help="train again even where a trained model exists")
     p.add_argument("--only", default=None, help="comma-separated chapter numbers, e.g. 01,03")
@@ -196,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = get_profile(args.profile).name
     try:
         run_all(profile, args.data or default_data(), args.runs, args.only.split(",") if args.only else None,
-                retrain=args.retrain)
+                retrain=args.retrain, train_data=args.train_data)
     except ChapterFailed as exc:
         print(f"[book] {exc}", file=sys.stderr)
         return 1
@@ -204,11 +215,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 
-def setup_chapter(profile: str | None, data: str | None, runs: str | None = None):
+def setup_chapter(profile: str | None, data: str | None, runs: str | None = None, train_data: str | None = None):
     """First call of every chapter: check the parameters (one-line errors) and say what will run.
 
-    Returns the :class:`~colorlib.profiles.Profile`, the data folder (None: embedded photos) and the runs
-    folder (``runs``, else the book's: :func:`colorlib.paths.runs_for`).
+    Returns the :class:`~colorlib.profiles.Profile`, the folder of the photos shown and scored (None: embedded
+    photos) and the runs folder (``runs``, else the book's for the profile's training data:
+    :func:`colorlib.paths.runs_for`). The training photos: :func:`training_photos`.
     """
     from .paths import display_path, resolve_data
     from .profiles import get_profile
@@ -217,10 +229,26 @@ def setup_chapter(profile: str | None, data: str | None, runs: str | None = None
     show_figures_as_png()
     prof = get_profile(profile)
     folder = resolve_data(data)
-    runs_folder = Path(runs) if runs is not None else runs_for(prof.name, folder)
-    where = display_path(folder) if folder else "embedded photos (scikit-image, scikit-learn, matplotlib)"
-    print(f"profile: {prof.name} · data: {where} · runs: {display_path(runs_folder)}")
+    trains_on = training_photos(prof, train_data, folder)
+    runs_folder = Path(runs) if runs is not None else runs_for(prof.name, trains_on)
+    print(f"profile: {prof.name} · shows: {data_label(folder)} · trains on: {data_label(trains_on)} · "
+          f"runs: {display_path(runs_folder)}")
     return prof, folder, runs_folder
+
+
+def training_photos(profile, train_data: str | None, data: str | Path | None) -> Path | None:
+    """The folder ``profile``'s models train on (:func:`colorlib.paths.train_data_for`); None: the embedded
+    photos."""
+    from .paths import train_data_for
+
+    return train_data_for(profile.train_on, train_data, data)
+
+
+def data_label(folder: str | Path | None) -> str:
+    """A data source as a page names it: its path relative to the repository, or the embedded photos."""
+    from .paths import display_path
+
+    return display_path(folder) if folder else "embedded photos (scikit-image, scikit-learn, matplotlib)"
 
 
 def show_source(*objects):

@@ -79,10 +79,23 @@ def cmd_bench(args: argparse.Namespace) -> None:
                device=args.device, peak_tflops=args.peak_tflops), args.json)
 
 
+def training_folder(data: str | None, profile: str | None) -> str | None:
+    """The folder a ``train`` or ``tune`` command trains on: ``--train-data`` as given, else the profile's own
+    (:func:`colorlib.paths.train_data_for`)."""
+    from .paths import train_data_for
+    from .profiles import get_profile
+
+    if data is not None:
+        return data
+    folder = train_data_for(get_profile(profile).train_on)
+    return None if folder is None else str(folder)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from .train import TrainConfig, train
 
-    cfg = TrainConfig(loss=args.loss, profile=args.profile, data=args.data, out=args.out, steps=args.steps,
+    cfg = TrainConfig(loss=args.loss, profile=args.profile, data=training_folder(args.data, args.profile), out=args.out,
+                      steps=args.steps,
                       seed=args.seed, device=args.device, lam=args.lam, split=args.split, resume=args.resume,
                       overrides=parse_overrides(args.set))
     folder = train(cfg)
@@ -93,13 +106,14 @@ def cmd_tune(args: argparse.Namespace) -> None:
     from .tune import run_solver_trials, run_trial
 
     overrides = parse_overrides(args.set)
+    data = training_folder(args.data, args.base)
     if args.solvers:
         if overrides:
             raise ValueError("solvers: the solver trials take no --set (their candidates are colorlib.profiles.SOLVER_CANDIDATES)")
-        for trial in run_solver_trials(args.loss, args.data, args.out, args.base, args.classifier):
+        for trial in run_solver_trials(args.loss, data, args.out, args.base, args.classifier):
             print(json.dumps(trial))
         return
-    print(json.dumps(run_trial(args.loss, args.data, args.out, args.base, overrides, args.classifier)))
+    print(json.dumps(run_trial(args.loss, data, args.out, args.base, overrides, args.classifier)))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -219,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the network with one of the four losses")
     p.add_argument("--loss", required=True, help="l2, class, full-soft or full-onehot")
     p.add_argument("--profile", help="smoke, cpu or gpu (default: gpu with CUDA, else cpu)")
-    p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
+    p.add_argument("--train-data", "--data", dest="data", help="the photos to train on (default: $COLORLIB_TRAIN_DATA, else the profile's data set under "
+                   "../shared/datasets, e.g. imagenette-160, else $COLORLIB_DATA, else the embedded photos)")
     p.add_argument("--out", default=str(RUNS), help="runs folder; the run goes to OUT/LOSS/")
     p.add_argument("--steps", type=int, help="override the profile's number of steps")
     p.add_argument("--seed", type=int, default=0)
@@ -237,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default="cpu", help="the profile the trial changes (default: cpu)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change one profile field, e.g. --set lr=3e-4 (repeatable)")
-    p.add_argument("--data", help="image folder (default: $COLORLIB_DATA, else the embedded photos)")
+    p.add_argument("--train-data", "--data", dest="data", help="the photos to train on (default: $COLORLIB_TRAIN_DATA, else the profile's data set under "
+                   "../shared/datasets, e.g. imagenette-160, else $COLORLIB_DATA, else the embedded photos)" + "; its fit photos train, its tune photos score")
     p.add_argument("--out", default="runs/tuning", help="trials folder; results go to OUT/trials.jsonl")
     p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
     p.add_argument("--solvers", action="store_true",
@@ -252,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="evaluate only the first N photos of the split")
     p.add_argument("--no-ci", action="store_true", help="skip the bootstrap confidence intervals")
     p.add_argument("--split", choices=("val", "all", "tune"),
-                   help="val (default for the folder the runs were trained on), all (default for any other "
-                        "folder), or tune = the held-out part of train, for tuning a profile")
+                   help="val (default: the validation photos of --data, whatever the runs trained on), all, or "
+                        "tune = the held-out part of train, for tuning a profile")
     p.add_argument("--compare", nargs=2, action="append", default=[], metavar=("A", "B"),
                    help="paired bootstrap of method A minus method B on the same photos (repeatable)")
     p.add_argument("--compare-key", default="auc_rebal", help="the column --compare compares (default auc_rebal)")

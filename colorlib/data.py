@@ -4,9 +4,11 @@
   ImageNet-style folder (``nXXXXXXXX/*.JPEG``, optionally filtered by synset), or, with no folder,
   the colour photos embedded in the installed dependencies.
 * A deterministic 80/20 train/val split from a stable hash of each file's name, the same on every
-  machine. For tuning, the training split is itself cut 90/10 into ``fit`` and ``tune`` by another part
+  machine; a folder that holds ``train/`` and ``val/`` folders of its own (Imagenette, ImageNet) keeps its own
+  split instead. For tuning, the training split is itself cut 90/10 into ``fit`` and ``tune`` by another part
   of the same hash, so that choices can be made without ever looking at ``val``.
-* An optional ``labels.csv`` (columns ``file``, ``imagenet_index``) carried through for evaluation.
+* An optional ``labels.csv`` (columns ``file``, ``imagenet_index``) carried through for evaluation; without one,
+  photos in a synset folder of :data:`IMAGENET_INDEX` take that class's index.
 * Near-gray photos (mean per-pixel max−min of R,G,B, in 0..255, below a threshold) are skipped for
   training and for the prior.
 * Unreadable, truncated or non-image files are skipped and reported once each; they never stop a run.
@@ -40,7 +42,12 @@ SPLITS = ("train", "val", "all", "fit", "tune")
 TRAIN_PERCENT = 80
 TUNE_PERCENT = 10  # of the training split
 TRAIN_SPLITS = ("train", "fit")  # what a model may be trained on: never "val" or "tune"
+OWN_SPLITS = ("train", "val")  # a folder holding both keeps its own split (:func:`own_split`)
 _SYNSET = re.compile(r"^n\d{8}$")
+# ILSVRC-2012 class indices (the order classifiers output) of the synsets whose photos this project trains and
+# scores on: Imagenette's ten (its README; nips17-dev's labels.csv agrees on the five it shares).
+IMAGENET_INDEX = {"n01440764": 0, "n02102040": 217, "n02979186": 482, "n03000684": 491, "n03028079": 497,
+                  "n03394916": 566, "n03417042": 569, "n03425413": 571, "n03445777": 574, "n03888257": 701}
 _reported: set[str] = set()
 
 
@@ -71,12 +78,19 @@ def split_of(path: Path | str) -> str:
     return "train" if int(_name_digest(path)[:8], 16) % 100 < TRAIN_PERCENT else "val"
 
 
-def in_split(path: Path | str, split: str) -> bool:
+def own_split(root: Path | None) -> bool:
+    """Whether ``root`` holds a ``train/`` and a ``val/`` folder: then those are its splits (the data set's
+    authors' split, e.g. Imagenette's), not the hash of each name."""
+    return root is not None and all((Path(root) / name).is_dir() for name in OWN_SPLITS)
+
+
+def in_split(path: Path | str, split: str, coarse: str | None = None) -> bool:
     """Whether a file belongs to ``split`` (one of :data:`SPLITS`). ``fit`` and ``tune`` partition ``train``
-    (90/10, from hash digits independent of the train/val cut); ``all`` holds everything."""
+    (90/10, from hash digits independent of the train/val cut); ``all`` holds everything. ``coarse``: the
+    file's train/val split where its folder says it (:func:`own_split`), else from the hash of its name."""
     if split == "all":
         return True
-    coarse = split_of(path)
+    coarse = coarse or split_of(path)
     if split in ("train", "val"):
         return coarse == split
     tune = int(_name_digest(path)[8:16], 16) % 100 < TUNE_PERCENT
@@ -194,28 +208,46 @@ def scan(
     split: str = "all",
     gray_threshold: float | None = None,
     synsets: set[str] | None = None,
+    limit: int | None = None,
 ) -> Scan:
     """Find, check and split the images of a source.
 
     ``data``: a folder, or None for ``$COLORLIB_DATA`` / the embedded photos. ``split``: one of
     :data:`SPLITS`. ``gray_threshold``: skip photos whose mean chroma is below it (None keeps all).
-    ``synsets``: keep only ImageNet-style folders with these names.
+    ``synsets``: keep only ImageNet-style folders with these names. ``limit``: keep that many of the usable
+    photos (:func:`spread_subset`; None keeps all).
     """
     if split not in SPLITS:
         raise ValueError(f"split: unknown value {split!r}; allowed: {', '.join(SPLITS)}")
-    return _remember_chromas(lambda: _scan(data, split, gray_threshold, synsets))
+    result = _remember_chromas(lambda: _scan(data, split, gray_threshold, synsets))
+    if limit is not None:
+        result.items = spread_subset(result.items, limit)
+    return result
+
+
+def spread_subset(items: list[Item], limit: int) -> list[Item]:
+    """``limit`` of ``items`` chosen by the hash of their names (so from every class folder, not the first
+    one's), in their original order; the same on every machine."""
+    if limit >= len(items):
+        return items
+    keep = set(sorted(range(len(items)), key=lambda i: _name_digest(items[i].path)[16:])[:limit])
+    return [item for i, item in enumerate(items) if i in keep]
 
 
 def _scan(data, split, gray_threshold, synsets) -> Scan:
     root = resolve_data(data)
     files = find_images(root) if root is not None else embedded_images()
     labels = read_labels(root)
+    own = own_split(root)
     result = Scan(root=root)
     for path in files:
         name = path.relative_to(root).as_posix() if root is not None else path.name
         if synsets is not None and synset_of(path) not in synsets:
             continue
-        if not in_split(path, split):
+        top = name.split("/", 1)[0]
+        if own and top not in OWN_SPLITS:
+            continue  # beside the data set's own train/ and val/: not part of it
+        if not in_split(path, split, top if own else None):
             continue
         try:
             chroma = _chroma_of(path)
@@ -227,7 +259,7 @@ def _scan(data, split, gray_threshold, synsets) -> Scan:
         if gray_threshold is not None and chroma < gray_threshold:
             result.skipped.append((path, f"near-gray (mean chroma {chroma:.1f} < {gray_threshold})"))
             continue
-        label = labels.get(name, labels.get(path.name, -1))
+        label = labels.get(name, labels.get(path.name, IMAGENET_INDEX.get(synset_of(path) or "", -1)))
         result.items.append(Item(path, name, label, chroma))
     if not result.items:
         where = str(root) if root is not None else "the embedded photos"
@@ -287,8 +319,9 @@ class ColorDataset(Dataset):
         gray_threshold: float | None = 5.0,
         synsets: set[str] | None = None,
         seed: int = 0,
+        limit: int | None = None,
     ):
-        self.scan = scan(data, split, gray_threshold, synsets)
+        self.scan = scan(data, split, gray_threshold, synsets, limit)
         self.items = self.scan.items
         self.size, self.train = size, train
         self.seed, self.epoch = seed, 0

@@ -37,9 +37,10 @@ from .metrics import (
     paired_bootstrap,
     psnr,
     true_bins,
+    warm_painted_cool,
 )
 from .model import ColorizationNet, load_official
-from .paths import REPO, embedded_images, resolve_data, runs_for
+from .paths import display_path, embedded_images, resolve_data, runs_for, train_data_for
 from .profiles import get_profile
 from .quantize import gamut_bins
 from .rebalance import training_prior
@@ -128,6 +129,8 @@ class PerImage:
     colorfulness: np.ndarray  # (N,) Hasler & Süsstrunk
     psnr: np.ndarray  # (N,) dB
     per_bin: list  # per photo: (bins present, cumulative counts per bin (k,151), pixels per bin), for the class-balanced AuC
+    warm: np.ndarray  # (N,) warm true pixels (colorlib.metrics.warm_painted_cool)
+    warm_cool: np.ndarray  # (N,) of those, painted cool
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("colorfulness", "colourfulness", ".1f", True,
            lambda per, photos: float(per.colorfulness[photos].mean())),
     Column("psnr", "PSNR (dB)", ".1f", True, lambda per, photos: float(per.psnr[photos].mean()), PSNR_CAP),
+    Column("warm_cool", "warm painted cool (%)", ".0f", True,  # lower is better; gray paints nothing cool
+           lambda per, photos: 100.0 * per.warm_cool[photos].sum() / max(per.warm[photos].sum(), 1)),
 )
 
 
@@ -182,7 +187,8 @@ def score(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np.ndar
                     np.stack([c for c, _ in rebal]), np.array([t for _, t in rebal]),
                     (classify(rgb_pred) == targets).numpy().astype(float),
                     colorfulness(rgb_pred).numpy(), psnr(rgb_pred, rgb_true).numpy(),
-                    [counts_per_bin(err[i], bin_of_pixel[i], len(bins)) for i in range(len(err))])
+                    [counts_per_bin(err[i], bin_of_pixel[i], len(bins)) for i in range(len(err))],
+                    *(n.numpy().astype(float) for n in warm_painted_cool(pred_ab.float(), eval_set.ab)))
 
 
 COLUMN = {c.key: c for c in COLUMNS}
@@ -244,18 +250,6 @@ class Evaluation:
         return {"a": a, "b": b, "key": key, "difference": diff, "low": low, "high": high, "photos": len(photos)}
 
 
-def trained_on(info: dict, data: str | Path | None) -> bool:
-    """Whether a run was trained on the data source ``data`` (a folder, or None for the embedded photos)."""
-    config = info["config"]
-    if config.get("data") is None or data is None:
-        return config.get("data") is None and data is None
-    # the absolute path on the training machine, and the path as typed (relative: to the repository, where
-    # the README's commands run), so that committed runs are recognised on any machine with the same layout
-    recorded = [p for p in (config.get("data_folder"), config["data"]) if p]
-    candidates = {(Path(p) if Path(p).is_absolute() else REPO / p).resolve() for p in recorded}
-    return Path(data).resolve() in candidates
-
-
 def same_prior(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two training priors ``(Q,)`` are the same up to float32 rounding: the prior is summed in float32,
     and a CPU with other vector units sums in another order (the seed-solver `l2`, trained on another machine,
@@ -274,26 +268,29 @@ def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndar
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool = False) -> Evaluation:
+             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool = False,
+             prior_of: str | Path | None = None) -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
 
-    ``split``: ``val`` (the default when ``data`` is the folder the runs were trained on), ``all`` (the
-    default for any other folder: the runs never saw any of its photos), or ``tune`` (the held-out part
-    of the training split, for tuning a profile). The rebalanced AuC uses **one** prior for every row: the
-    one the runs were trained with (saved in their ``model.pt``); with no run, :func:`training_prior`.
+    ``split``: ``val`` (the default: the validation photos of ``data``, the same photos whatever the runs were
+    trained on, so that models trained on different data are scored alike), ``all``, or ``tune`` (the held-out
+    part of the training split, for tuning a profile). The rebalanced AuC uses **one** prior for every row: the
+    one the runs were trained with (saved in their ``model.pt``), or the one the runs under ``prior_of`` were trained
+    with (to score networks trained on different photos alike); with no run, :func:`training_prior`.
     ``device``: where the networks predict and the classifier classifies (``auto``: CUDA when present);
     the scores are computed on the CPU. ``cache``: reuse the result of an identical earlier call
     (:mod:`colorlib.cache`: same code, model files, photos and arguments), as the chapters do."""
     prof = get_profile(profile)
-    runs = runs if runs is not None else runs_for(prof.name, resolve_data(data))
-    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache)
+    runs = runs if runs is not None else runs_for(prof.name, train_data_for(prof.train_on, None, data))
+    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache, prior_of)
     if not cache:
         return _evaluate(*args)
     from .cache import cached, file_digest, folder_fingerprint, weights_fingerprint
 
     key = [sorted((loss, file_digest(path)) for loss, path in find_runs(runs).items()),
            folder_fingerprint(resolve_data(data)), prof.name, classifier, limit, floor, ci, split,
-           [weights_fingerprint(find_weights(name)) for name in (REFERENCE, "vgg16")]]
+           [weights_fingerprint(find_weights(name)) for name in (REFERENCE, "vgg16")],
+           None if prior_of is None else sorted((loss, file_digest(path)) for loss, path in find_runs(prior_of).items())]
     return cached("evaluate", key, lambda: _evaluate(*args))
 
 
@@ -310,20 +307,22 @@ def score_once(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np
     return cached("score", key, lambda: score(pred_ab, eval_set, weights, bins, classifier.predict, targets))
 
 
-def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, cache=False) -> Evaluation:
+def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, cache=False, prior_of=None) -> Evaluation:
     from .classify import load_classifier
     from .train import pick_device
 
     prof = get_profile(profile)
     where = pick_device(device)
     loaded = load_runs(runs, where)
-    if split is None:
-        familiar = not loaded or all(trained_on(info, resolve_data(data)) for _, info in loaded.values())
-        split = "val" if familiar else "all"
+    split = split or "val"
     size = eval_size_of(loaded, prof.eval_size)  # the runs' own evaluation size wins: one size for every row
     bins = gamut_bins()
     eval_set = load_eval_set(data, size, limit, split)
-    if loaded:
+    other = load_runs(prior_of, where) if prior_of is not None else {}
+    if other:  # no run there (not trained yet): these runs' own prior
+        prior, prior_source = runs_prior(other)
+        prior_source += f" under {display_path(prior_of)}"
+    elif loaded:
         prior, prior_source = runs_prior(loaded)
     else:
         prior = training_prior(data, prof, split="fit" if split == "tune" else "train", size=size, bins=bins)[0]
@@ -377,8 +376,9 @@ def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: 
     return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
 
-# The best colorizer the repository ships, in order of preference (chapter 8 compares them).
-BEST_COLORIZERS = ("cpu-semantic-nips17-dev/full-soft", "cpu-nips17-dev/full-soft")
+# The best colorizer the repository ships, in order of preference (chapter 8 compares them): the semantic
+# full-soft trained on Imagenette, the same trained on nips17-dev, the from-scratch full-soft.
+BEST_COLORIZERS = ("cpu-semantic-imagenette-160/full-soft", "cpu-semantic-nips17-dev/full-soft", "cpu-nips17-dev/full-soft")
 
 
 def default_checkpoint() -> str:

@@ -116,6 +116,21 @@ def colorfulness(rgb: Tensor) -> Tensor:
     return sigma + 0.3 * mu
 
 
+# Warm painted cool: the failure a reader sees first (a face or a wooden carving painted blue). A pixel is warm
+# where its true a and b both exceed WARM_AB (skin, wood, brick, sand: reddish and yellowish at once), and painted
+# cool where the prediction's a or b falls below COOL_AB (towards green or blue). Lab units.
+WARM_AB = 5.0
+COOL_AB = -2.0
+
+
+def warm_painted_cool(pred_ab: Tensor, true_ab: Tensor) -> tuple[Tensor, Tensor]:
+    """Per image, the number of warm pixels and of those painted cool, for ab ``(N,2,H,W)`` in Lab units
+    (:data:`WARM_AB`, :data:`COOL_AB`); both ``(N,)``. The share is their ratio summed over photos."""
+    warm = (true_ab[:, 0] > WARM_AB) & (true_ab[:, 1] > WARM_AB)
+    cool = (pred_ab[:, 0] < COOL_AB) | (pred_ab[:, 1] < COOL_AB)
+    return warm.flatten(1).sum(1), (warm & cool).flatten(1).sum(1)
+
+
 PSNR_CAP = 100.0  # dB: identical images have an infinite PSNR; it is recorded as this (and shown as "–")
 
 

@@ -6,12 +6,17 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "datasets" / "nips17-dev"  # the development photos, when present
+# The two roles of data (one home for both): the photos the book SHOWS and scores (credited, nips17-dev) and the
+# photos its models TRAIN on (Imagenette: 13 times more, never shown, no per-photo credits). Either may be
+# missing; then the book shows the embedded photos and trains on what it shows.
+SHARED_DATA = REPO.parent / "shared" / "datasets" / "nips17-dev"  # shown and scored, when present
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"  # where a profile's training data set is looked for
 RUNS = REPO / "runs"  # default home of training runs (not tracked)
 RESULTS = REPO / "results"  # trained models kept in git: RESULTS/<profile>-<data>/<loss>/
 SITE_STATIC = REPO / "book" / "_static"  # served as the site's _static/ folder
 SITE_GENERATED = SITE_STATIC / "generated"  # made by the build, not tracked: chapter 9's model and example photos
 DATA_ENV = "COLORLIB_DATA"
+TRAIN_DATA_ENV = "COLORLIB_TRAIN_DATA"
 
 # Colour photographs that ship inside the installed dependencies: the embedded default, offline.
 _EMBEDDED = [
@@ -53,11 +58,40 @@ def resolve_data(data: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
-def runs_for(profile: str, data: str | os.PathLike | None) -> Path:
-    """Where the book keeps the runs of a profile on a data source: the committed ``results/`` folder when
-    it has them (so the book renders real results without retraining), else ``runs/``."""
-    name = f"{profile}-{Path(data).name if data else 'embedded'}"
+def train_data_for(train_on: str, train_data: str | os.PathLike | None = None,
+                   data: str | os.PathLike | None = None) -> Path | None:
+    """The photos a profile's models train on: ``train_data`` if given, else ``$COLORLIB_TRAIN_DATA``, else the
+    profile's data set ``train_on`` under ``../shared/datasets`` when present, else the photos shown
+    (:func:`resolve_data` of ``data``; None: the embedded photos). One-line error for a named folder that does
+    not exist."""
+    value = train_data if train_data is not None else os.environ.get(TRAIN_DATA_ENV) or None
+    if value is None:
+        shared = SHARED_DATASETS / train_on
+        return shared if shared.is_dir() else resolve_data(data)
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        source = "--train-data" if train_data is not None else TRAIN_DATA_ENV
+        raise FileNotFoundError(f"{source}: data folder {str(path)!r} does not exist")
+    return path
+
+
+def data_name(data: str | os.PathLike | None) -> str:
+    """A data source as runs folders and tables name it: the folder's name, or ``embedded``."""
+    return Path(data).name if data else "embedded"
+
+
+def runs_for(profile: str, train_data: str | os.PathLike | None) -> Path:
+    """Where the book keeps the runs of a profile trained on ``train_data``: the committed ``results/`` folder
+    when it has them (so the book renders real results without retraining), else ``runs/``."""
+    name = f"{profile}-{data_name(train_data)}"
     return RESULTS / name if (RESULTS / name).is_dir() else RUNS / name
+
+
+def committed_runs(profile: str) -> Path:
+    """The folder of ``profile``'s committed models: ``results/<profile>-<the data set it trains on>``."""
+    from .profiles import get_profile
+
+    return RESULTS / f"{profile}-{get_profile(profile).train_on}"
 
 
 def display_path(path: str | os.PathLike | None) -> str:

@@ -30,6 +30,10 @@ class Profile:
     arch: str = "eccv16"  # the network: "eccv16" (Zhang's) or "semantic" (frozen ImageNet encoder + decoder)
     encoder: str = "lite2"  # the semantic network's frozen encoder (EfficientNet-Lite0/1/2)
     eval_limit: int | None = None  # evaluate only the first N validation photos (None: all)
+    # the photos its models train on (colorlib.paths.train_data_for): this data set under ../shared/datasets
+    # when present, else the photos the book shows; train_limit keeps N of them (None: all), for the smoke tests
+    train_on: str = "imagenette-160"
+    train_limit: int | None = None
     bench_photos: int = 8  # photos per encoding benchmark in chapter 2
     bench_repeats: int = 5  # timed repeats per benchmark (the median counts)
     knob_frames: int = 11  # values per control of a knob's build-time slider on the site (colorlib.widgets.knob)
@@ -46,18 +50,21 @@ class Profile:
 # gpu: sized so that the four losses train on one H200 in about 8 minutes in total (the prepared run,
 # `make gpu-run`), with the arithmetic written out. These are estimates until the run measures them
 # (`colorlib bench --profile gpu`); the run itself caps the steps by the throughput it measures first.
-GPU_FLOPS_PER_IMAGE = 118.4e9  # forward + backward of Zhang's network (width 1) at 176²: 118.4 GFLOP
+GPU_FLOPS_PER_IMAGE = 62.64e9  # forward + backward of Zhang's network (width 1) at 128²: 62.6 GFLOP
 #                                (bench.model_flops_per_image, checked by test_bench)
 GPU_PEAK = BF16_PEAK["H200"]  # 989 TFLOP/s dense bf16, the specification (an 8192³ matmul reaches ~790)
 GPU_EXPECTED_MFU = 0.25  # assumed: a VGG-like convnet in bf16, channels-last, batch 40; 64-channel
-#                          layers at 176² and the BatchNorm/ReLU passes run below the tensor cores' peak
+#                          layers at 128² and the BatchNorm/ReLU passes run below the tensor cores' peak
 GPU_BATCH = 40
 GPU_SECONDS_PER_LOSS = 100  # of training steps
 GPU_OVERHEAD_S_PER_LOSS = 20  # start-up, checkpoints, prior and decoding; measured here on the packed copy
 #                              (2 cores): scan 2.5 s, prior 3.9 s (once per process), decoding once 0.5 s
-GPU_IMAGES_PER_S = GPU_EXPECTED_MFU * GPU_PEAK / GPU_FLOPS_PER_IMAGE  # 0.25 · 989e12 / 118.4e9 ≈ 2090
-GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 100  # 100 · 2090 / 40 → 5200
-# 5200 steps × 40 = 208k samples, more than the seed's ~15k steps × 8 = 120k; 4 × (100 + 20) s = 8 min.
+GPU_IMAGES_PER_S = GPU_EXPECTED_MFU * GPU_PEAK / GPU_FLOPS_PER_IMAGE  # 0.25 · 989e12 / 62.6e9 ≈ 3950
+GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 100  # 100 · 3950 / 40 → 9800
+# 9800 steps × 40 = 392k samples, more than the seed's ~15k steps × 8 = 120k; 4 × (100 + 20) s = 8 min.
+# The crop is 128 px: the training photos (Imagenette, shorter side 160 px) are resized to 8/7 of the crop before
+# cropping (colorlib.data.resize_side), and 8/7 · 128 = 146 px is the largest multiple of 32 that needs no
+# upsampling (176 px, the crop used with larger photos, would upsample every photo by 1.26×).
 
 # cpu: sized to minutes per loss on a 2-core laptop, then checked by `colorlib tune` (trained on `fit`, scored
 # on `tune`; results/cpu-nips17-dev/tuning/): learning rate, weight decay and crop size with the earlier code,
@@ -67,22 +74,25 @@ GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 10
 # (its ab varied by 1.4 Lab units within a photo). At 5000 `l2` went the other way (3.3 -> 1.7 Lab units, its loss
 # lower), so each loss's length is chosen too, by one rule (LENGTHS below).
 # cpu-semantic: sized by its measured speed, not tuned; gpu-semantic: not measured (no GPU yet).
+SMOKE_TRAIN_PHOTOS = 96  # the smoke profiles train on a few photos of their data set: seconds, not minutes
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
                      checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=3,
-                     knob_frames=2, browse_photos=6),
+                     knob_frames=2, browse_photos=6, train_limit=SMOKE_TRAIN_PHOTOS),
+    # cpu still trains on nips17-dev: its models, trials and length rule are re-made on Imagenette next
     "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=5000, lr=1e-3, lr_final=1e-5,
-                   checkpoint_every=250, workers=1),
-    "gpu": Profile("gpu", width=1.0, crop=176, eval_size=256, batch=GPU_BATCH, steps=GPU_STEPS, lr=3e-4,
+                   checkpoint_every=250, workers=1, train_on="nips17-dev"),
+    "gpu": Profile("gpu", width=1.0, crop=128, eval_size=256, batch=GPU_BATCH, steps=GPU_STEPS, lr=3e-4,
                    lr_final=1e-5, checkpoint_every=1000, workers=8),
     # The semantic colorizer (chapter 8): a frozen EfficientNet-Lite2 encoder and a decoder of 256·width
     # channels, trained at the resolution the encoder still recognises objects at.
     "smoke-semantic": Profile("smoke-semantic", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3,
                               lr_final=1e-3, checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2,
-                              bench_repeats=3, knob_frames=2, browse_photos=6, arch="semantic"),
+                              bench_repeats=3, knob_frames=2, browse_photos=6, arch="semantic",
+                              train_limit=SMOKE_TRAIN_PHOTOS),
     "cpu-semantic": Profile("cpu-semantic", width=0.25, crop=128, eval_size=128, batch=32, steps=1000, lr=1e-3,
                             lr_final=1e-5, checkpoint_every=250, workers=1, arch="semantic"),
-    "gpu-semantic": Profile("gpu-semantic", width=1.0, crop=176, eval_size=256, batch=64, steps=4000, lr=1e-3,
+    "gpu-semantic": Profile("gpu-semantic", width=1.0, crop=128, eval_size=256, batch=64, steps=4000, lr=1e-3,
                             lr_final=1e-5, checkpoint_every=1000, workers=8, arch="semantic"),
 }
 

@@ -10,9 +10,46 @@ import json
 from pathlib import Path
 
 from .evaluate import BASELINES, COLUMN, Evaluation
+from .paths import data_name
 from .tables import paired
 
 PREVIOUS = "previous"  # RUNS/previous/evaluation.json: the models these replaced, scored by `colorlib evaluate`
+
+
+def run_settings(config: dict) -> dict:
+    """What distinguishes one committed run from another, from its ``config.json``: the training photos (the
+    data set's name and how many), the solver and the length (the fields of ``RUNS/previous/configs.json``)."""
+    settings = config["profile_settings"]
+    return {"data": data_name(config.get("data")), "train_images": config.get("train_images"),
+            "decay": settings["decay"], "lr": float(settings["lr"]), "steps": int(config["steps"])}
+
+
+def what_changed(before: dict[str, dict], runs: str | Path) -> str:
+    """A sentence naming what differs between the previous models' settings (``before``: {loss: the fields of
+    :func:`run_settings`}, those recorded being enough) and the runs under ``runs``, field by field."""
+    from .runs import find_runs, read_config
+
+    now = {loss: run_settings(read_config(Path(path).parent)) for loss, path in find_runs(runs).items()}
+    shared = [loss for loss in now if loss in before]
+    parts = []
+    data_now = {now[loss]["data"] for loss in shared}
+    data_then = {before[loss].get("data") for loss in shared} - {None}
+    if data_then and data_then != data_now:
+        count = {now[loss]["train_images"] for loss in shared}
+        count_then = {before[loss].get("train_images") for loss in shared} - {None}
+        parts.append(f"the previous models trained on {' and '.join(sorted(data_then))}"
+                     + (f" ({', '.join(f'{n:,}' for n in sorted(count_then))} photos)" if count_then else "")
+                     + f", the retrained ones on {' and '.join(sorted(data_now))}"
+                     + (f" ({', '.join(f'{n:,}' for n in sorted(count))} photos)" if None not in count else ""))
+    for field, word in (("decay", "decay"), ("lr", "learning rate"), ("steps", "steps")):
+        moved = [f"`{loss}` {before[loss][field]:g} → {now[loss][field]:g}" if field != "decay"
+                 else f"`{loss}` {before[loss][field]} → {now[loss][field]}"
+                 for loss in shared if field in before[loss] and before[loss][field] != now[loss][field]]
+        if moved:
+            parts.append(f"{word}: " + ", ".join(moved))
+    if not parts:
+        return "The previous models' settings were these models' own."
+    return "What differs: " + "; ".join(parts) + "; every other setting the same."
 
 
 def winner(evaluation: Evaluation, methods: list[str], key: str) -> dict:

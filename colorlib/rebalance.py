@@ -75,8 +75,10 @@ def dataset_prior(
     sigma: float = DEFAULT_PRIOR_SIGMA,
     bins: np.ndarray | None = None,
     split: str = "train",
+    limit: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Smoothed prior p̃ ``(Q,)`` of the photos of ``split`` of a data source, each photo resized and
+    """Smoothed prior p̃ ``(Q,)`` of the photos of ``split`` of a data source (``limit`` of them, as
+    :func:`colorlib.data.scan` keeps them; None: all), each photo resized and
     centre-cropped to ``size``² pixels, photos with mean chroma below ``gray_threshold`` skipped.
     Returns (prior, raw counts per bin, number of photos). :func:`training_prior` fixes the choices."""
     from torch.utils.data import DataLoader
@@ -85,13 +87,16 @@ def dataset_prior(
     from .quantize import gamut_bins
 
     bins = gamut_bins() if bins is None else bins
-    ds = ColorDataset(data, split=split, size=size, train=False, gray_threshold=gray_threshold)
+    ds = ColorDataset(data, split=split, size=size, train=False, gray_threshold=gray_threshold, limit=limit)
     # The same photos, unchanged since, at the same size and bins: counted once per process (the GPU run
-    # trains four losses and a bench in one process, each asking for the prior of the same split).
+    # trains four losses and a bench in one process, each asking for the prior of the same split), and kept
+    # on disk (colorlib.cache): the chapters and the trainer ask for the prior of thousands of training photos.
     key = (tuple((str(i.path), *_stamp(i.path)) for i in ds.items), size, np.asarray(bins).tobytes())
     if key not in _COUNTS:
+        from .cache import cached
+
         loader = DataLoader(ds, batch_size=32)
-        _COUNTS[key] = bin_histogram((batch["ab"] for batch in loader), bins)
+        _COUNTS[key] = cached("prior-counts", [key], lambda: bin_histogram((batch["ab"] for batch in loader), bins))
     counts = _COUNTS[key].copy()
     return smooth_on_bins(counts, bins, sigma), counts, len(ds)
 
@@ -109,7 +114,8 @@ def training_prior(data: str | None, profile: Profile, split: str = "train", siz
                    ) -> tuple[np.ndarray, np.ndarray, int]:
     """**The** prior policy, used by training, evaluation, the CLI and the chapters alike.
 
-    Which photos: the training split (``fit`` when tuning a profile); never ``val`` or ``tune``.
+    Which photos: the training split (``fit`` when tuning a profile), as many as the profile trains on
+    (``train_limit``); never ``val`` or ``tune``.
     Near-gray photos (below ``profile.gray_threshold``) are skipped. Which size: centre crops at the
     profile's evaluation size (``size`` overrides it), so the prior a model is trained with is the prior
     its rebalanced AuC is scored with. Returns (prior, raw counts, number of photos) as
@@ -117,4 +123,4 @@ def training_prior(data: str | None, profile: Profile, split: str = "train", siz
     if split not in TRAIN_SPLITS:
         raise ValueError(f"split: the prior comes from a training split; allowed: {', '.join(TRAIN_SPLITS)}")
     return dataset_prior(data, size=size or profile.eval_size, gray_threshold=profile.gray_threshold,
-                         sigma=sigma, bins=bins, split=split)
+                         sigma=sigma, bins=bins, split=split, limit=profile.train_limit)

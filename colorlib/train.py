@@ -244,7 +244,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     torch.manual_seed(cfg.seed)
 
     dataset = ColorDataset(cfg.data, split=cfg.split, size=profile.crop, train=True,
-                           gray_threshold=profile.gray_threshold, seed=cfg.seed)
+                           gray_threshold=profile.gray_threshold, seed=cfg.seed, limit=profile.train_limit)
     bins = bins_tensor(device=device)
     plan = plan_for(profile, device, dataset)
     model, optimizer = build_model(profile, cfg.loss, bins, device, plan)

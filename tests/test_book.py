@@ -16,7 +16,8 @@ import pytest
 
 from colorlib.book import EXECUTED, TAKEAWAY_CLASS, chapters, pages
 from colorlib.evaluate import COLUMNS
-from colorlib.paths import REPO, SHARED_DATA, runs_for
+from colorlib.paths import REPO, SHARED_DATA, runs_for, train_data_for
+from colorlib.profiles import get_profile
 from colorlib.runs import find_runs
 
 from .conftest import write_photo
@@ -143,7 +144,8 @@ def test_every_page_in_a_real_browser_offline(built_book):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     expect = {f"book/chapters/{name}.html": {"tables": _expected_tables(name)} for name in pages()}
-    trained = list(find_runs(runs_for(PROFILE, SHARED_DATA if SHARED_DATA.is_dir() else None)))
+    shown = SHARED_DATA if SHARED_DATA.is_dir() else None
+    trained = list(find_runs(runs_for(PROFILE, train_data_for(get_profile(PROFILE).train_on, None, shown))))
     table1 = {"headers": [c.header for c in COLUMNS], "methods": ["ground-truth", "gray", "random", *trained]}
     expect["book/chapters/06_evaluation.html"]["table1"] = table1
     expect.update({"book/references.html": {}, "book/chapters/credits.html": {}})
@@ -179,6 +181,31 @@ def test_show_source_puts_the_library_code_on_the_page():
     text = show_source(rebalance_weights).data
     assert text.startswith("```python\ndef rebalance_weights(") and text.endswith("```")
     assert "return w / (prior * w).sum()" in text
+
+
+IMAGENET_FILE = r"(n\d{8}_\d+|ILSVRC20\d\d_\w+_\d+)\.jpe?g"
+
+
+def test_every_photo_shown_is_credited_and_none_is_a_training_photo(built_book):
+    """The book shows photos of one credited source and trains on another that it never shows (Imagenette: no
+    per-photo credits). Every photo a page credits is a validation photo of the source shown, with a real credit;
+    no page names an ImageNet-style file (``n01440764_123.JPEG``, ``ILSVRC2012_val_00000293.JPEG``), the forms of
+    Imagenette's file names."""
+    from colorlib.data import scan
+
+    shown = SHARED_DATA if SHARED_DATA.is_dir() else None
+    validation = {i.name for i in scan(shown, "val").items}
+    credited = {}
+    for nb in sorted(EXECUTED.glob("*.ipynb")):
+        text = "\n".join(_outputs_text(c) for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
+        lines = re.findall(r"^\* `([^`]+)`(.*)$", text, flags=re.M)
+        credited[nb.stem] = [name for name, _ in lines]
+        assert not [name for name, credit in lines if "credit unknown" in credit], nb.stem
+        assert set(credited[nb.stem]) <= validation, (nb.stem, set(credited[nb.stem]) - validation)
+        assert not re.search(IMAGENET_FILE, text, flags=re.I), nb.stem
+    assert sum(map(len, credited.values())) > 0, credited
+    for page in built_book.rglob("*.html"):
+        assert not re.search(IMAGENET_FILE, page.read_text(errors="replace"), flags=re.I), page
 
 
 def test_credits_read_the_names_as_their_owners_write_them(nips17):

@@ -178,3 +178,54 @@ def test_both_loaders_give_the_same_batches_in_the_trainer_order(photo_folder):
     assert len(pairs) >= 2
     for a, b in pairs:
         assert torch.equal(a["index"], b["index"]) and torch.allclose(a["ab"], b["ab"], atol=1e-4)
+
+
+def test_a_folder_with_its_own_train_and_val_keeps_that_split_and_its_synset_labels(tmp_path):
+    """Imagenette's layout: train/<synset>/*.JPEG and val/<synset>/*.JPEG. Its own split wins over the hash of
+    the names; fit and tune cut its train/ folder; the synset folders give the ImageNet index; a file beside the
+    two folders is not part of the data set."""
+    from colorlib.data import IMAGENET_INDEX, own_split
+
+    for i in range(30):
+        write_photo(tmp_path / "train" / "n01440764" / f"n01440764_{i}.JPEG", i, format="JPEG")
+        write_photo(tmp_path / "val" / "n03888257" / f"n03888257_{i}.JPEG", 100 + i, format="JPEG")
+    write_photo(tmp_path / "extra.png", 7)
+    assert own_split(tmp_path) and not own_split(tmp_path / "train")
+    train, val = scan(tmp_path, "train"), scan(tmp_path, "val")
+    assert {i.name.split("/")[0] for i in train.items} == {"train"} and len(train.items) == 30
+    assert {i.name.split("/")[0] for i in val.items} == {"val"} and len(val.items) == 30
+    assert {i.label for i in train.items} == {IMAGENET_INDEX["n01440764"]} == {0}
+    assert {i.label for i in val.items} == {701}
+    fit = scan(tmp_path, "fit")
+    tuned = [i for i in train.items if in_split(i.path, "tune", "train")]
+    assert len(fit.items) + len(tuned) == 30 and not {i.name for i in fit.items} & {i.name for i in tuned}
+    assert len(scan(tmp_path, "all").items) == 60  # extra.png is not part of it
+
+
+def test_a_limit_keeps_photos_from_every_folder_the_same_everywhere(tmp_path):
+    for synset in ("n01440764", "n02102040", "n02979186"):
+        for i in range(20):
+            write_photo(tmp_path / "train" / synset / f"{synset}_{i}.JPEG", i, format="JPEG")
+    (tmp_path / "val").mkdir()
+    kept = scan(tmp_path, "train", limit=12).items
+    assert len(kept) == 12 and len({i.name.split("/")[1] for i in kept}) == 3
+    assert [i.name for i in kept] == [i.name for i in scan(tmp_path, "train", limit=12).items]
+    assert [i.name for i in kept] == sorted(i.name for i in kept)  # in the folder's order
+    assert len(scan(tmp_path, "train", limit=1000).items) == 60
+
+
+def test_training_photos_come_from_the_argument_then_env_then_the_profile_then_the_photos_shown(
+        monkeypatch, photo_folder, tmp_path):
+    from colorlib import paths
+
+    monkeypatch.delenv(paths.TRAIN_DATA_ENV, raising=False)
+    monkeypatch.setattr(paths, "SHARED_DATASETS", tmp_path / "datasets")
+    assert paths.train_data_for("imagenette-160", None, photo_folder) == photo_folder  # no data set: the photos shown
+    (tmp_path / "datasets" / "imagenette-160").mkdir(parents=True)
+    assert paths.train_data_for("imagenette-160", None, photo_folder) == tmp_path / "datasets" / "imagenette-160"
+    monkeypatch.setenv(paths.TRAIN_DATA_ENV, str(photo_folder))
+    assert paths.train_data_for("imagenette-160", None, None) == photo_folder
+    assert paths.train_data_for("imagenette-160", str(tmp_path), None) == tmp_path
+    with pytest.raises(FileNotFoundError, match="--train-data"):
+        paths.train_data_for("imagenette-160", str(tmp_path / "missing"), None)
+    assert paths.runs_for("cpu", tmp_path / "datasets" / "imagenette-160").name == "cpu-imagenette-160"

@@ -92,3 +92,19 @@ def test_class_balanced_auc_from_per_image_counts_equals_the_direct_one():
     sub = [0, 2, 2]  # a bootstrap-like subset with a repeat
     assert class_balanced_auc_from_counts([per_image[i] for i in sub]) == pytest.approx(
         class_balanced_auc(err[sub], bins[sub]), abs=1e-4)
+
+
+def test_warm_painted_cool_counts_warm_truth_painted_green_or_blue():
+    from colorlib.metrics import COOL_AB, WARM_AB, warm_painted_cool
+
+    true = torch.zeros(2, 2, 2, 2)
+    true[0, :, 0, :] = WARM_AB + 10  # photo 0: top row warm (skin), bottom row gray
+    true[1] = WARM_AB + 1  # photo 1: all warm
+    pred = torch.zeros_like(true)
+    pred[0, 1, 0, 0] = COOL_AB - 1  # one warm pixel painted blue (b < -2)
+    pred[0, 0, 1, :] = COOL_AB - 5  # gray pixels painted green do not count: their truth is not warm
+    pred[1] = true[1]  # warm painted warm
+    warm, cool = warm_painted_cool(pred, true)
+    assert warm.tolist() == [2, 4] and cool.tolist() == [1, 0]
+    gray_warm, gray_cool = warm_painted_cool(torch.zeros_like(true), true)
+    assert gray_cool.sum() == 0  # gray paints nothing cool

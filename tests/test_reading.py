@@ -61,3 +61,21 @@ def test_a_table_with_rows_of_the_wrong_length_is_refused():
     assert markdown_table(["a", "b"], [[1, 2]]).splitlines()[1] == "|---|---:|"
     with pytest.raises(ValueError, match="2 columns"):
         markdown_table(["a", "b"], [[1, 2, 3]])
+
+
+def test_what_changed_names_the_training_photos_and_the_solver_that_moved(tmp_path):
+    from colorlib.reading import what_changed
+
+    for loss, lr in (("l2", 1e-3), ("class", 3e-4)):
+        (tmp_path / loss).mkdir()
+        (tmp_path / loss / "model.pt").write_bytes(b"")
+        (tmp_path / loss / "config.json").write_text(json.dumps(
+            {"data": "../shared/datasets/imagenette-160", "train_images": 9020, "steps": 1000,
+             "profile_settings": {"decay": "coupled", "lr": lr}}))
+    before = {"l2": {"data": "nips17-dev", "train_images": 764, "decay": "coupled", "lr": 1e-3, "steps": 1000},
+              "class": {"data": "nips17-dev", "train_images": 764, "decay": "decoupled", "lr": 3e-4, "steps": 1000}}
+    text = what_changed(before, tmp_path)
+    assert "trained on nips17-dev (764 photos), the retrained ones on imagenette-160 (9,020 photos)" in text
+    assert "decay: `class` decoupled → coupled" in text and "learning rate" not in text and "steps" not in text
+    same = {loss: {**b, "data": "imagenette-160", "train_images": 9020, "decay": "coupled"} for loss, b in before.items()}
+    assert what_changed(same, tmp_path) == "The previous models' settings were these models' own."
