@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .losses import LOSS_TITLES, LOSSES
 from .paths import REPO, SHARED_DATA, runs_for
+from .profiles import Profile
 
 NOTEBOOKS = REPO / "notebooks"
 EXECUTED = REPO / "book" / "chapters"
@@ -198,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                    "../shared/datasets/nips17-dev if present)")
     p.add_argument("--train-data", default=None, help="the photos the models train on (default: each profile's "
                    "data set under ../shared/datasets if present, e.g. imagenette-160, else --data)")
-    p.add_argument("--runs", default=None, help="training runs folder (default: results/PROFILE-DATA if committed, else runs/PROFILE-DATA)")
+    p.add_argument("--runs", default=None, help="training runs folder (default: results/PROFILE-TRAINING_DATA if "
+                   "committed, else runs/PROFILE-TRAINING_DATA)")
     p.add_argument("--retrain", action="store_true", help="train again even where a trained model exists")
     p.add_argument("--only", default=None, help="comma-separated chapter numbers, e.g. 01,03")
     args = parser.parse_args(argv)
@@ -236,7 +238,7 @@ def setup_chapter(profile: str | None, data: str | None, runs: str | None = None
     return prof, folder, runs_folder
 
 
-def training_photos(profile, train_data: str | None, data: str | Path | None) -> Path | None:
+def training_photos(profile: Profile, train_data: str | None, data: str | Path | None) -> Path | None:
     """The folder ``profile``'s models train on (:func:`colorlib.paths.train_data_for`); None: the embedded
     photos."""
     from .paths import train_data_for

@@ -122,8 +122,9 @@ SOLVER_TRIAL_STEPS = {"cpu": 500, "cpu-semantic": 200}
 SOLVER_TRIAL_FRACTION = 0.2  # a profile not named there (smoke, gpu: no recorded trials) tries a fifth of its steps
 SEED_SOLVER = SOLVER_CANDIDATES[0]  # kept as an extra l2 run (chapter 6: what this solver does to L2)
 
-# What the rule chose, per profile and loss: the recorded trials under results/<profile>-nips17-dev/tuning/solver/
-# (tests/test_tune.py checks that these are what the rule picks from the records). A profile or loss not named
+# What the rule chose, per profile and loss: the recorded trials under results/<profile>-<its training data>/tuning/
+# solver/ (colorlib.paths.committed_runs; tests/test_tune.py checks that these are what the rule picks from the
+# records). cpu-semantic's were chosen on Imagenette's fit/tune photos, the data set it trains on. A profile or loss not named
 # keeps the profile's own fields (the smoke and gpu profiles: no trials).
 SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
     "cpu": {
