@@ -268,7 +268,7 @@ def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndar
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool = False,
+             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool | str = False,
              prior_of: str | Path | None = None) -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
 
@@ -279,11 +279,13 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     with (to score networks trained on different photos alike); with no run, :func:`training_prior`.
     ``device``: where the networks predict and the classifier classifies (``auto``: CUDA when present);
     the scores are computed on the CPU. ``cache``: reuse the result of an identical earlier call
-    (:mod:`colorlib.cache`: same code, model files, photos and arguments), as the chapters do."""
+    (:mod:`colorlib.cache`: same code, model files, photos and arguments), as the chapters do; ``"scores"``: reuse
+    only each method's per-image scores (:func:`score_once`), for a photo set whose predictions are too large to
+    keep (the tuning trials' tune photos)."""
     prof = get_profile(profile)
     runs = runs if runs is not None else runs_for(prof.name, train_data_for(prof.train_on, None, data))
     args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache, prior_of)
-    if not cache:
+    if cache in (False, "scores"):
         return _evaluate(*args)
     from .cache import cached, file_digest, folder_fingerprint, weights_fingerprint
 

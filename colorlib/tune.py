@@ -79,7 +79,9 @@ def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrid
     name = trial_name(overrides)
     folder = Path(out) / name
     run = folder / loss
-    scored = evaluate(folder, data, base, classifier, ci=False, split="tune")
+    # a trials folder holds the runs of every loss tried with the same settings, and each trial scores them all:
+    # the baselines' and earlier runs' scores are read back from the disk cache, not classified again
+    scored = evaluate(folder, data, base, classifier, ci=False, split="tune", cache="scores")
     tune_set = scored.eval_set
     log = read_log(run)
     return {"trial": name, "loss": loss, "base": base, "overrides": overrides,

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from colorlib.classify import load_classifier
+from colorlib.data import scan
 from colorlib.evaluate import colorize_photo, evaluate, random_baseline
 from colorlib.model import ColorizationNet
 from colorlib.train import TrainConfig, train
@@ -92,7 +93,10 @@ def test_colorize_photo_keeps_lightness():
             assert torch.allclose(lab_out[1:].mean((1, 2)), torch.tensor(ab), atol=1.5)
 
 
-def test_another_folder_is_scored_whole_with_the_runs_prior(photo_folder, tmp_path, monkeypatch):
+def test_another_folder_is_scored_on_its_validation_photos_with_the_runs_prior(photo_folder, tmp_path, monkeypatch):
+    """A folder the runs never trained on is scored like any other: its validation photos (the book scores every
+    network, whatever it trained on, on the same photos), with the prior the runs trained with; ``--split all``
+    scores it whole."""
     monkeypatch.delenv("COLORLIB_DATA", raising=False)
     run = train(TrainConfig(loss="full-soft", profile="smoke", out=str(tmp_path / "runs"), steps=2))
     res = subprocess.run([sys.executable, "-m", "colorlib", "evaluate", "--runs", str(tmp_path / "runs"), "--data",
@@ -104,8 +108,13 @@ def test_another_folder_is_scored_whole_with_the_runs_prior(photo_folder, tmp_pa
     from colorlib.data import find_images
 
     every = len(find_images(photo_folder))
-    assert all(r["images"] == every for r in out["rows"])  # not only the ~20% that hash into val
-    assert f"all split: {every} of the source's {every} photos scored" in res.stderr
+    validation = len(scan(photo_folder, "val").items)
+    assert 0 < validation < every and all(r["images"] == validation for r in out["rows"])
+    assert f"val split: {validation} of the source's {every} photos scored" in res.stderr
+    whole = subprocess.run([sys.executable, "-m", "colorlib", "evaluate", "--runs", str(tmp_path / "runs"), "--data",
+                            str(photo_folder), "--profile", "smoke", "--no-ci", "--json", "--split", "all"],
+                           capture_output=True, text=True, check=True)
+    assert all(r["images"] == every for r in json.loads(whole.stdout))  # without --compare: the rows alone
     assert "training prior saved in the runs' model.pt" in res.stderr
     (paired,) = out["paired"]
     assert paired["a"] == "full-soft" and paired["low"] <= paired["difference"] <= paired["high"]
@@ -116,4 +125,4 @@ def test_another_folder_is_scored_whole_with_the_runs_prior(photo_folder, tmp_pa
 
     result = evaluate_fn(tmp_path / "runs", str(photo_folder), "smoke", ci=False)
     assert np.array_equal(result.prior, load_checkpoint(run / "model.pt")["prior"].double().numpy())
-    assert result.eval_set.split == "all"
+    assert result.eval_set.split == "val"
