@@ -269,8 +269,9 @@ def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndar
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
              ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool | str = False,
-             prior_of: str | Path | None = None) -> Evaluation:
-    """Rows for the baselines and every trained loss under ``runs`` (see the module docstring).
+             prior_of: str | Path | None = None, losses: list[str] | None = None) -> Evaluation:
+    """Rows for the baselines and every trained loss under ``runs`` (``losses``: only these; see the module
+    docstring).
 
     ``split``: ``val`` (the default: the validation photos of ``data``, the same photos whatever the runs were
     trained on, so that models trained on different data are scored alike), ``all``, or ``tune`` (the held-out
@@ -284,7 +285,7 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     keep (the tuning trials' tune photos)."""
     prof = get_profile(profile)
     runs = runs if runs is not None else runs_for(prof.name, train_data_for(prof.train_on, None, data))
-    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache, prior_of)
+    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache, prior_of, losses)
     if cache in (False, "scores"):
         return _evaluate(*args)
     from .cache import cached, file_digest, folder_fingerprint, weights_fingerprint
@@ -292,7 +293,8 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     key = [sorted((loss, file_digest(path)) for loss, path in find_runs(runs).items()),
            folder_fingerprint(resolve_data(data)), prof.name, classifier, limit, floor, ci, split,
            [weights_fingerprint(find_weights(name)) for name in (REFERENCE, "vgg16")],
-           None if prior_of is None else sorted((loss, file_digest(path)) for loss, path in find_runs(prior_of).items())]
+           None if prior_of is None else sorted((loss, file_digest(path)) for loss, path in find_runs(prior_of).items()),
+           losses]
     return cached("evaluate", key, lambda: _evaluate(*args))
 
 
@@ -309,13 +311,14 @@ def score_once(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np
     return cached("score", key, lambda: score(pred_ab, eval_set, weights, bins, classifier.predict, targets))
 
 
-def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, cache=False, prior_of=None) -> Evaluation:
+def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, cache=False, prior_of=None,
+              losses=None) -> Evaluation:
     from .classify import load_classifier
     from .train import pick_device
 
     prof = get_profile(profile)
     where = pick_device(device)
-    loaded = load_runs(runs, where)
+    loaded = {loss: run for loss, run in load_runs(runs, where).items() if losses is None or loss in losses}
     split = split or "val"
     size = eval_size_of(loaded, prof.eval_size)  # the runs' own evaluation size wins: one size for every row
     bins = gamut_bins()

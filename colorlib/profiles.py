@@ -134,7 +134,7 @@ SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
         "full-onehot": {"decay": "decoupled", "lr": 0.001},
     },
     "cpu-semantic": {
-        "l2": {"decay": "decoupled", "lr": 0.001},
+        "l2": {"decay": "coupled", "lr": 0.001},
         "class": {"decay": "coupled", "lr": 0.0003},
         "full-soft": {"decay": "coupled", "lr": 0.001},
         "full-onehot": {"decay": "coupled", "lr": 0.001},

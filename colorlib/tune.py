@@ -73,15 +73,15 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
 def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrides: dict, classifier: str = "auto",
                 seconds: int | None = None) -> dict:
     """The record of a trained trial: its settings, the held-out loss on the tune photos, every Table-1
-    column of every row there, the spread of its colorizations and how far its training loss fell."""
+    column of the baselines and of its own run there, the spread of its colorizations and how far its training loss fell."""
     from .evaluate import COLUMNS, evaluate
 
     name = trial_name(overrides)
     folder = Path(out) / name
     run = folder / loss
-    # a trials folder holds the runs of every loss tried with the same settings, and each trial scores them all:
-    # the baselines' and earlier runs' scores are read back from the disk cache, not classified again
-    scored = evaluate(folder, data, base, classifier, ci=False, split="tune", cache="scores")
+    # a trials folder holds the runs of every loss tried with the same settings: a trial scores its own (beside the
+    # baselines, whose scores are read back from the disk cache after the first trial)
+    scored = evaluate(folder, data, base, classifier, ci=False, split="tune", cache="scores", losses=[loss])
     tune_set = scored.eval_set
     log = read_log(run)
     return {"trial": name, "loss": loss, "base": base, "overrides": overrides,
