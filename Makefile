@@ -18,7 +18,7 @@ NPM := build/npm-assets
 NODE_TOOLS := build/node
 ORT_WEB := 1.30.0
 
-.PHONY: venv lock book chapters site assets browser test book-check lint clean lab gpu-prepare gpu-run
+.PHONY: venv lock book chapters site assets browser test book-check lint clean lab serve gpu-prepare gpu-run
 
 # The environment is exactly requirements.lock (every package, pinned, with its hashes); pyproject.toml keeps
 # the ranges the library works with. `make lock` re-resolves the ranges against PyPI and refreshes the lock
@@ -70,7 +70,13 @@ assets: $(VENDOR)/.done
 
 site: $(STAMP) assets
 	$(BIN)/jupyter-book build . -W --builder html --path-output book
-	@echo "open book/_build/html/index.html"
+	@echo "open book/_build/html/index.html (chapter 9's colorizer needs HTTP: make serve)"
+
+# The built site over HTTP on this machine: chapter 9's colorizer fetches its model and runtime, which browsers
+# refuse to a page opened from disk (file://).
+serve: $(STAMP)
+	@echo "serving book/_build/html on http://localhost:8000/ (Ctrl-C stops)"
+	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory book/_build/html
 
 # Run the chapters live: register the project's kernel and open JupyterLab on notebooks/.
 # LAB_ARGS passes options to JupyterLab (the tests call `make lab LAB_ARGS=--version` as a dry run).

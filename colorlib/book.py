@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 from .losses import LOSS_TITLES, LOSSES
-from .paths import REPO, SHARED_DATA, runs_for
-from .profiles import Profile
+from .paths import REPO, SHARED_DATA, runs_for, training_photos
 
 NOTEBOOKS = REPO / "notebooks"
 EXECUTED = REPO / "book" / "chapters"
@@ -222,7 +221,7 @@ def setup_chapter(profile: str | None, data: str | None, runs: str | None = None
 
     Returns the :class:`~colorlib.profiles.Profile`, the folder of the photos shown and scored (None: embedded
     photos) and the runs folder (``runs``, else the book's for the profile's training data:
-    :func:`colorlib.paths.runs_for`). The training photos: :func:`training_photos`.
+    :func:`colorlib.paths.runs_for`). The training photos: :func:`colorlib.paths.training_photos`.
     """
     from .paths import display_path, resolve_data
     from .profiles import get_profile
@@ -236,14 +235,6 @@ def setup_chapter(profile: str | None, data: str | None, runs: str | None = None
     print(f"profile: {prof.name} · shows: {data_label(folder)} · trains on: {data_label(trains_on)} · "
           f"runs: {display_path(runs_folder)}")
     return prof, folder, runs_folder
-
-
-def training_photos(profile: Profile, train_data: str | None, data: str | Path | None) -> Path | None:
-    """The folder ``profile``'s models train on (:func:`colorlib.paths.train_data_for`); None: the embedded
-    photos."""
-    from .paths import train_data_for
-
-    return train_data_for(profile.train_on, train_data, data)
 
 
 def data_label(folder: str | Path | None) -> str:

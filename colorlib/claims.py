@@ -78,9 +78,11 @@ def check_claims(evaluation: Evaluation, photos: np.ndarray | None = None) -> li
     return out
 
 
-def claims_markdown(checked: list[dict], before: dict[str, str] | None = None) -> str:
+def claims_markdown(checked: list[dict], before: dict[str, str] | None = None,
+                    before_label: str = "previous models") -> str:
     """The claim checks as a Markdown table; with ``before`` ({claim text: verdict} of earlier models, e.g.
-    :func:`colorlib.reading.previous_verdicts`), a last column with the earlier verdict."""
+    :func:`colorlib.reading.previous_verdicts`, or of the same models on other photos), a last column with
+    that verdict, headed ``before_label``."""
     from .tables import markdown_table
 
     extra = before is not None
@@ -89,4 +91,4 @@ def claims_markdown(checked: list[dict], before: dict[str, str] | None = None) -
         ours = (paired(c) if "difference" in c else "–")
         rows.append([c["claim"], c["evidence"], ours, f"**{c['verdict']}**", *([before.get(c["claim"], "–")] if extra else [])])
     header = ["the seed's claim", "evidence", "ours: difference [paired 95% interval]", "verdict"]
-    return markdown_table(header + (["previous models"] if extra else []), rows, "llrl" + ("l" if extra else ""))
+    return markdown_table(header + ([before_label] if extra else []), rows, "llrl" + ("l" if extra else ""))

@@ -80,14 +80,13 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def training_folder(data: str | None, profile: str | None) -> str | None:
-    """The folder a ``train`` or ``tune`` command trains on: ``--train-data`` as given, else the profile's own
-    (:func:`colorlib.paths.train_data_for`)."""
-    from .paths import train_data_for
+    """The folder a ``train`` or ``tune`` command trains on (:func:`colorlib.paths.training_photos`), as a string."""
+    from .paths import training_photos
     from .profiles import get_profile
 
     if data is not None:
-        return data
-    folder = train_data_for(get_profile(profile).train_on)
+        return data  # as given: training checks it and names the option in its error
+    folder = training_photos(get_profile(profile))
     return None if folder is None else str(folder)
 
 
@@ -103,7 +102,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
-    from .tune import run_solver_trials, run_trial
+    from .tune import run_length_trials, run_solver_trials, run_trial
 
     overrides = parse_overrides(args.set)
     data = training_folder(args.data, args.base)
@@ -111,6 +110,13 @@ def cmd_tune(args: argparse.Namespace) -> None:
         if overrides:
             raise ValueError("solvers: the solver trials take no --set (their candidates are colorlib.profiles.SOLVER_CANDIDATES)")
         for trial in run_solver_trials(args.loss, data, args.out, args.base, args.classifier):
+            print(json.dumps(trial))
+        return
+    if args.lengths:
+        if set(overrides) - {"decay", "lr"}:
+            raise ValueError("lengths: the length trials take only a solver as --set (decay, lr); their lengths are "
+                             "colorlib.profiles.LENGTH_CANDIDATES")
+        for trial in run_length_trials(args.loss, data, args.out, args.base, args.classifier, overrides):
             print(json.dumps(trial))
         return
     print(json.dumps(run_trial(args.loss, data, args.out, args.base, overrides, args.classifier)))
@@ -258,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", default="auto", help="auto, vgg16 or efficientnet")
     p.add_argument("--solvers", action="store_true",
                    help="run every solver candidate (decay × learning rate, at 1/5 of the profile's steps): chapter 5's rule")
+    p.add_argument("--lengths", action="store_true",
+                   help="run the length trials (one run of the longest candidate, kept at the shorter ones): chapter 5's rule")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="AuC, classifier top-1, colourfulness, PSNR of baselines and trained losses")
@@ -282,13 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files or folders")
     p.add_argument("--checkpoint",
                    help="a model.pt or checkpoint.pt, or zhang-eccv16 (Zhang's released weights, once downloaded); "
-                        "default: the best committed model (results/cpu-semantic-nips17-dev/full-soft)")
+                        "default: the best committed model (results/cpu-semantic-imagenette-160/full-soft)")
     p.add_argument("--out", required=True, help="output folder (PNG)")
     p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
     p.set_defaults(func=cmd_colorize)
 
     p = sub.add_parser("export-onnx", help="a trained colorizer as an ONNX graph (chapter 9's in-browser page)")
-    p.add_argument("--checkpoint", help="a model.pt (default: the best committed model, results/cpu-semantic-nips17-dev/full-soft)")
+    p.add_argument("--checkpoint", help="a model.pt (default: the best committed model, results/cpu-semantic-imagenette-160/full-soft)")
     p.add_argument("--out", required=True, help="the .onnx file to write (its metadata goes beside it, as .json)")
     p.add_argument("--fp32", action="store_true", help="keep the weights in fp32 (default: fp16, cast to fp32 in the graph)")
     p.add_argument("--json", action="store_true")

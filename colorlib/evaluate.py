@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -83,9 +84,19 @@ class EvalSet:
         return np.flatnonzero(self.chroma >= threshold)
 
 
-def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val") -> EvalSet:
-    """The photos of ``split`` (all of them, near-gray ones included), centre-cropped to ``size``²."""
-    dataset = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None)
+# Table 1 on more photos (chapter 6): Imagenette's validation folder, never shown (no per-photo credits), scored
+# with its folders' ImageNet labels; a fixed subset of it (by name hash, across its ten classes) keeps the build's
+# time in check (its predictions are not cached, only each method's per-photo scores: evaluate(cache="scores"))
+MORE_PHOTOS = "imagenette-160"
+MORE_PHOTOS_SAMPLE = 500
+
+
+def load_eval_set(data: str | None, size: int, limit: int | None = None, split: str = "val",
+                  sample: int | None = None) -> EvalSet:
+    """The photos of ``split`` (all of them, near-gray ones included), centre-cropped to ``size``²; ``sample``: a
+    fixed subset of that many, chosen by name hash and spread across the classes (:func:`colorlib.data.spread_subset`);
+    ``limit``: the first N."""
+    dataset = ColorDataset(data, split=split, size=size, train=False, gray_threshold=None, limit=sample)
     n = len(dataset) if limit is None else min(limit, len(dataset))
     items = [dataset[i] for i in tqdm(range(n), desc=f"loading {split} photos", leave=False)]
     root = dataset.scan.root
@@ -268,10 +279,11 @@ def runs_prior(loaded: dict[str, tuple[ColorizationNet, dict]]) -> tuple[np.ndar
 
 def evaluate(runs: str | Path | None, data: str | None = None, profile: str | None = None,
              classifier: str = "auto", limit: int | None = None, floor: float | None = None,
-             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool | str = False,
-             prior_of: str | Path | None = None, losses: list[str] | None = None) -> Evaluation:
+             ci: bool = True, split: str | None = None, device: str = "cpu", cache: bool | Literal["scores"] = False,
+             prior_of: str | Path | None = None, losses: list[str] | None = None,
+             sample: int | None = None) -> Evaluation:
     """Rows for the baselines and every trained loss under ``runs`` (``losses``: only these; see the module
-    docstring).
+    docstring); ``sample``: score a fixed subset of that many photos (:func:`load_eval_set`).
 
     ``split``: ``val`` (the default: the validation photos of ``data``, the same photos whatever the runs were
     trained on, so that models trained on different data are scored alike), ``all``, or ``tune`` (the held-out
@@ -285,7 +297,7 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
     keep (the tuning trials' tune photos)."""
     prof = get_profile(profile)
     runs = runs if runs is not None else runs_for(prof.name, train_data_for(prof.train_on, None, data))
-    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache, prior_of, losses)
+    args = (runs, data, profile, classifier, limit, floor, ci, split, device, cache, prior_of, losses, sample)
     if cache in (False, "scores"):
         return _evaluate(*args)
     from .cache import cached, file_digest, folder_fingerprint, weights_fingerprint
@@ -294,7 +306,7 @@ def evaluate(runs: str | Path | None, data: str | None = None, profile: str | No
            folder_fingerprint(resolve_data(data)), prof.name, classifier, limit, floor, ci, split,
            [weights_fingerprint(find_weights(name)) for name in (REFERENCE, "vgg16")],
            None if prior_of is None else sorted((loss, file_digest(path)) for loss, path in find_runs(prior_of).items()),
-           losses]
+           losses, sample]
     return cached("evaluate", key, lambda: _evaluate(*args))
 
 
@@ -312,7 +324,7 @@ def score_once(pred_ab: Tensor, eval_set: EvalSet, weights: np.ndarray, bins: np
 
 
 def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, cache=False, prior_of=None,
-              losses=None) -> Evaluation:
+              losses=None, sample=None) -> Evaluation:
     from .classify import load_classifier
     from .train import pick_device
 
@@ -322,7 +334,7 @@ def _evaluate(runs, data, profile, classifier, limit, floor, ci, split, device, 
     split = split or "val"
     size = eval_size_of(loaded, prof.eval_size)  # the runs' own evaluation size wins: one size for every row
     bins = gamut_bins()
-    eval_set = load_eval_set(data, size, limit, split)
+    eval_set = load_eval_set(data, size, limit, split, sample)
     other = load_runs(prior_of, where) if prior_of is not None else {}
     if other:  # no run there (not trained yet): these runs' own prior
         prior, prior_source = runs_prior(other)
@@ -382,8 +394,9 @@ def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: 
 
 
 # The best colorizer the repository ships, in order of preference (chapter 8 compares them): the semantic
-# full-soft trained on Imagenette, the same trained on nips17-dev, the from-scratch full-soft.
-BEST_COLORIZERS = ("cpu-semantic-imagenette-160/full-soft", "cpu-semantic-nips17-dev/full-soft", "cpu-nips17-dev/full-soft")
+# full-soft trained on Imagenette, the same trained on nips17-dev, then the from-scratch full-soft (likewise).
+BEST_COLORIZERS = ("cpu-semantic-imagenette-160/full-soft", "cpu-semantic-nips17-dev/full-soft", "cpu-imagenette-160/full-soft",
+                   "cpu-nips17-dev/full-soft")
 
 
 def default_checkpoint() -> str:

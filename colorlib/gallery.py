@@ -29,6 +29,7 @@ from .runs import run_eval_size
 
 GRAY_CHROMA = 5.0  # Lab units: a predicted pixel with chroma √(a² + b²) below this is "left gray"
 COLOURFUL_CHROMA = 15.0  # Lab units: a ground-truth pixel with at least this chroma is colourful
+HUE_TOLERANCE = 45.0  # degrees: a coloured pixel whose hue (angle in the ab plane) is this close to the truth's has the right hue
 
 
 def class_name(root: Path | None, name: str) -> str:
@@ -112,16 +113,49 @@ def browser_frame(title: str, row: dict[str, np.ndarray], columns: int = 3) -> F
 
 def where_colour_goes(pred_ab: Tensor, true_ab: Tensor) -> dict[str, float]:
     """Measurements of one method over photos ``(N,2,S,S)`` (Lab units): mean a and b of the top third and the
-    bottom third of the frame (position bias: blue up, yellow-green down), and the share of the centre half of
-    the frame (where the photo's object is: the photos are cropped to it) that is colourful in the ground
-    truth (chroma ≥ :data:`COLOURFUL_CHROMA`) but left gray (chroma < :data:`GRAY_CHROMA`)."""
+    bottom third of the frame (position bias: blue up, yellow-green down); of the centre half of the frame (where
+    the photo's object is: the photos are cropped to it), the pixels that are colourful in the ground truth
+    (chroma ≥ :data:`COLOURFUL_CHROMA`): the share left gray (chroma < :data:`GRAY_CHROMA`) and the share painted
+    in the right hue (coloured, and within :data:`HUE_TOLERANCE` degrees of the truth's hue); and the cast, the
+    mean predicted ab minus the mean true ab over every pixel."""
     s = pred_ab.shape[-2]
     third = s // 3
     top, bottom = pred_ab[:, :, :third].double().mean((0, 2, 3)), pred_ab[:, :, -third:].double().mean((0, 2, 3))
     c0, c1 = s // 4, s - s // 4
-    centre_pred = torch.linalg.vector_norm(pred_ab[:, :, c0:c1, c0:c1].double(), dim=1)
-    centre_true = torch.linalg.vector_norm(true_ab[:, :, c0:c1, c0:c1].double(), dim=1)
+    pred_c, true_c = pred_ab[:, :, c0:c1, c0:c1].double(), true_ab[:, :, c0:c1, c0:c1].double()
+    centre_pred, centre_true = torch.linalg.vector_norm(pred_c, dim=1), torch.linalg.vector_norm(true_c, dim=1)
     colourful = centre_true >= COLOURFUL_CHROMA
     left_gray = (centre_pred < GRAY_CHROMA) & colourful
-    return {"top_a": float(top[0]), "top_b": float(top[1]), "bottom_a": float(bottom[0]),
-            "bottom_b": float(bottom[1]), "object_left_gray": float(left_gray.sum() / colourful.sum().clamp_min(1))}
+    hue_gap = torch.remainder(torch.atan2(pred_c[:, 1], pred_c[:, 0]) - torch.atan2(true_c[:, 1], true_c[:, 0])
+                              + torch.pi, 2 * torch.pi) - torch.pi
+    right_hue = colourful & ~left_gray & (hue_gap.abs() <= torch.deg2rad(torch.tensor(HUE_TOLERANCE)))
+    cast = (pred_ab.double() - true_ab.double()).mean((0, 2, 3))
+    n = colourful.sum().clamp_min(1)
+    return {"top_a": float(top[0]), "top_b": float(top[1]), "bottom_a": float(bottom[0]), "cast_a": float(cast[0]),
+            "cast_b": float(cast[1]), "object_right_hue": float(right_hue.sum() / n),
+            "bottom_b": float(bottom[1]), "object_left_gray": float(left_gray.sum() / n)}
+
+
+FAILURE_RULES = ("largest error", "warm painted cool")  # chapter 7, "Where it fails": one photo per rule
+
+
+def failure_photos(pred_ab: Tensor, true_ab: Tensor, candidates: list[int]) -> dict[str, tuple[int, float]]:
+    """The photos a colorizer got most wrong, one per rule of :data:`FAILURE_RULES`, among ``candidates``
+    (indices into ``(N,2,S,S)`` ab in Lab units), each with its measure: the largest mean ab error (Lab units), and
+    the largest share of warm pixels painted cool (:func:`colorlib.metrics.warm_painted_cool`, of photos with at
+    least 1% warm pixels, and some painted cool). A photo chosen by one rule is not chosen again by the next."""
+    from .metrics import ab_error, warm_painted_cool
+
+    idx = torch.as_tensor(candidates)
+    error = ab_error(pred_ab[idx], true_ab[idx]).mean((1, 2))
+    warm, cooled = warm_painted_cool(pred_ab[idx], true_ab[idx])
+    pixels = true_ab.shape[-1] * true_ab.shape[-2]
+    share = torch.where(warm >= 0.01 * pixels, cooled / warm.clamp_min(1), torch.full_like(error, -1.0))
+    chosen: dict[str, tuple[int, float]] = {}
+    for rule, measure in zip(FAILURE_RULES, (error, share), strict=True):
+        order = [int(k) for k in torch.argsort(measure, descending=True) if float(measure[k]) > 0]
+        taken = {i for i, _ in chosen.values()}
+        pick = next((k for k in order if candidates[k] not in taken), None)
+        if pick is not None:
+            chosen[rule] = (candidates[pick], float(measure[pick]))
+    return chosen

@@ -58,6 +58,12 @@ def resolve_data(data: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def shared_dataset(name: str) -> Path | None:
+    """The data set ``name`` under ``../shared/datasets``, or None where this machine has no such folder."""
+    folder = SHARED_DATASETS / name
+    return folder if folder.is_dir() else None
+
+
 def train_data_for(train_on: str, train_data: str | os.PathLike | None = None,
                    data: str | os.PathLike | None = None) -> Path | None:
     """The photos a profile's models train on: ``train_data`` if given, else ``$COLORLIB_TRAIN_DATA``, else the
@@ -66,13 +72,19 @@ def train_data_for(train_on: str, train_data: str | os.PathLike | None = None,
     not exist."""
     value = train_data if train_data is not None else os.environ.get(TRAIN_DATA_ENV) or None
     if value is None:
-        shared = SHARED_DATASETS / train_on
-        return shared if shared.is_dir() else resolve_data(data)
+        return shared_dataset(train_on) or resolve_data(data)
     path = Path(value).expanduser()
     if not path.is_dir():
         source = "--train-data" if train_data is not None else TRAIN_DATA_ENV
         raise FileNotFoundError(f"{source}: data folder {str(path)!r} does not exist")
     return path
+
+
+def training_photos(profile, train_data: str | os.PathLike | None = None,
+                    data: str | os.PathLike | None = None) -> Path | None:
+    """The folder the models of ``profile`` (a :class:`colorlib.profiles.Profile`) train on:
+    :func:`train_data_for` of its data set; None: the embedded photos."""
+    return train_data_for(profile.train_on, train_data, data)
 
 
 def data_name(data: str | os.PathLike | None) -> str:
@@ -96,10 +108,13 @@ def committed_runs(profile: str) -> Path:
 
 def display_path(path: str | os.PathLike | None) -> str:
     """A path as a reader should see it: relative to the repository when it is inside the repository's
-    folder or beside it (``results/...``, ``../shared/...``), so pages show no build machine's paths."""
+    folder or beside it (``results/...``, ``../shared/...``), so pages show no build machine's paths. Symbolic links
+    are kept as they are named (a data folder linked from elsewhere shows as the link, not as its target); only
+    where the path as named lies elsewhere is its target tried."""
     if path is None:
         return "none"
-    path = Path(path).resolve()
-    if path.is_relative_to(REPO.parent):
-        return os.path.relpath(path, REPO)
-    return str(path)
+    named = Path(os.path.abspath(path))  # absolute, with links kept
+    for candidate in (named, named.resolve()):
+        if candidate.is_relative_to(REPO.parent):
+            return os.path.relpath(candidate, REPO)
+    return str(named)

@@ -361,3 +361,65 @@ def reachable_bins_figure(bins: np.ndarray, reachable: np.ndarray, grid: float =
     _ab_axes(ax, f"{int(reachable.sum())} of {len(bins)} bins are the nearest bin of some sRGB colour;\n"
                  f"the {int((~reachable).sum())} hatched ones can never be a one-hot target")
     return fig
+
+
+def length_trials_figure(trials: dict[str, list[dict]], chosen: dict[str, int], criterion: str) -> Figure:
+    """The length trials of each loss along its one run (chapter 5, "How long to train"): on the left the
+    criterion on the tune photos (``criterion``: its column header, in %), on the right how much the colours vary
+    within a photo there (Lab units), against the steps trained; the length each loss's rule chose is ringed.
+    ``trials``: {loss: [{"steps", "criterion", "spread"}, ...]}."""
+    fig = Figure(layout="constrained", figsize=(10, 3.8))
+    panels = (("criterion", f"{criterion} on the tune photos (%)"), ("spread", "ab spread within a photo (Lab units)"))
+    for i, (key, label) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, i + 1)
+        for loss, points in trials.items():
+            steps = [p["steps"] for p in points]
+            line, = ax.plot(steps, [p[key] for p in points], marker="o", label=loss)
+            best = next(p for p in points if p["steps"] == chosen[loss])
+            ax.plot([best["steps"]], [best[key]], marker="o", markersize=13, fillstyle="none", color=line.get_color())
+        ax.set_xlabel("training steps (one run, kept at each candidate)")
+        ax.set_ylabel(label)
+        ax.set_xticks(sorted({p["steps"] for points in trials.values() for p in points}))
+        ax.grid(alpha=0.3)
+    fig.axes[0].set_title("Scored on the held-out tune photos (ringed: the rule's length)")
+    fig.axes[1].set_title("How much the colours vary within a photo")
+    fig.axes[0].legend(title="loss", fontsize=8)
+    return fig
+
+
+BELIEF_MARKERS = {"truth": ("X", "black"), "mean": ("s", "white"), "annealed mean": ("D", "gold"), "mode": ("^", "red")}
+
+
+def beliefs_figure(photo: np.ndarray, points: dict[str, tuple[int, int]], probs: dict[str, torch.Tensor],
+                   bins: np.ndarray, painted: dict[str, dict[str, np.ndarray]], lightness: dict[str, float],
+                   title: str) -> Figure:
+    """A colorized photo and, for each marked pixel, the network's predicted distribution on the ab plane.
+    ``photo (H,W,3)`` sRGB in 0..1; ``points``: name -> (row, column) in the photo's pixels; ``probs``: name ->
+    ``(Q,)`` probabilities over ``bins (Q,2)`` (Lab units); ``painted``: name -> {"truth", "mean", "annealed mean",
+    "mode": ab}; ``lightness``: name -> the pixel's L (0..100), at which its ab plane is drawn. Each bin is a
+    circle whose area is its probability."""
+    n = len(points)
+    fig = Figure(layout="constrained", figsize=(3.6 * (n + 1), 4.0))
+    ax = fig.add_subplot(1, n + 1, 1)
+    ax.imshow(photo)
+    for i, (row, col) in enumerate(points.values(), start=1):
+        ax.plot(col, row, marker="o", markersize=16, fillstyle="none", color="white", markeredgewidth=2)
+        ax.annotate(str(i), (col, row), xytext=(9, -9), textcoords="offset points", color="white", fontsize=13,
+                    fontweight="bold")
+    ax.set_title(title)
+    ax.set_axis_off()
+    for i, name in enumerate(points, start=1):
+        ax = fig.add_subplot(1, n + 1, i + 1)
+        rgb, outside = ab_plane_rgb(lightness[name])
+        rgb[outside] = 1.0
+        ax.imshow(rgb, extent=(*AB_LIMITS, *AB_LIMITS), alpha=0.45)
+        p = probs[name].numpy()
+        shown = p > 1e-3
+        ax.scatter(bins[shown, 0], bins[shown, 1], s=2500 * p[shown], facecolors="none", edgecolors="black", linewidths=0.8)
+        for decoder, (marker, colour) in BELIEF_MARKERS.items():
+            a, b = painted[name][decoder]
+            ax.plot(a, b, marker=marker, markersize=10, color=colour, markeredgecolor="black", linestyle="none",
+                    label=decoder)
+        _ab_axes(ax, f"{i}. {name}")
+    fig.axes[1].legend(fontsize=8, loc="lower left")
+    return fig

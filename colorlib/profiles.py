@@ -66,20 +66,18 @@ GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 10
 # cropping (colorlib.data.resize_side), and 8/7 · 128 = 146 px is the largest multiple of 32 that needs no
 # upsampling (176 px, the crop used with larger photos, would upsample every photo by 1.26×).
 
-# cpu: sized to minutes per loss on a 2-core laptop, then checked by `colorlib tune` (trained on `fit`, scored
-# on `tune`; results/cpu-nips17-dev/tuning/): learning rate, weight decay and crop size with the earlier code,
-# then the kind of decay and the schedule with this one; the criterion is full-soft's held-out loss.
-# Its length was doubled to 5000 steps after the solver trials (which train 500 steps, SOLVER_TRIAL_STEPS): at
-# 2500 steps the from-scratch `class` model, under the solver the rule chose, had not left the prior's colours
-# (its ab varied by 1.4 Lab units within a photo). At 5000 `l2` went the other way (3.3 -> 1.7 Lab units, its loss
-# lower), so each loss's length is chosen too, by one rule (LENGTHS below).
+# cpu: sized to minutes per loss on a 2-core laptop, then checked by `colorlib tune` (trained on `fit`, scored on
+# `tune`; results/cpu-nips17-dev/tuning/): learning rate, weight decay, crop size and the schedule, then each loss's
+# solver and length by chapter 5's rules (SOLVERS and LENGTHS below), all on nips17-dev's photos. The same rules
+# on Imagenette's photos are under way (results/cpu-imagenette-160/tuning/).
 # cpu-semantic: sized by its measured speed, not tuned; gpu-semantic: not measured (no GPU yet).
 SMOKE_TRAIN_PHOTOS = 96  # the smoke profiles train on a few photos of their data set: seconds, not minutes
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
                      checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=3,
                      knob_frames=2, browse_photos=6, train_limit=SMOKE_TRAIN_PHOTOS),
-    # cpu still trains on nips17-dev: its models, trials and length rule are re-made on Imagenette next
+    # cpu still trains on nips17-dev: its retraining on Imagenette is under way (results/cpu-imagenette-160/tuning/:
+    # the solver trials, complete; the length trials, begun), and flips train_on, steps, SOLVERS and LENGTHS when done
     "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=5000, lr=1e-3, lr_final=1e-5,
                    checkpoint_every=250, workers=1, train_on="nips17-dev"),
     "gpu": Profile("gpu", width=1.0, crop=128, eval_size=256, batch=GPU_BATCH, steps=GPU_STEPS, lr=3e-4,
@@ -124,7 +122,7 @@ SEED_SOLVER = SOLVER_CANDIDATES[0]  # kept as an extra l2 run (chapter 6: what t
 
 # What the rule chose, per profile and loss: the recorded trials under results/<profile>-<its training data>/tuning/
 # solver/ (colorlib.paths.committed_runs; tests/test_tune.py checks that these are what the rule picks from the
-# records). cpu-semantic's were chosen on Imagenette's fit/tune photos, the data set it trains on. A profile or loss not named
+# records). cpu's on nips17-dev's fit/tune photos, where it trains; cpu-semantic's on Imagenette's. A profile or loss not named
 # keeps the profile's own fields (the smoke and gpu profiles: no trials).
 SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
     "cpu": {
@@ -144,14 +142,18 @@ SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
 
 # --- each loss's training length ---------------------------------------------------------------------
 # The solver trials choose a solver, not how long to train with it. One rule for every loss (chapter 5, "How long
-# to train"; colorlib.tune.choose_length): a loss trains the longest of its profile's LENGTH_CANDIDATES at which its
-# model learned by both of chapter 5's checks (its training loss fell by 3%, its colours vary within a photo by
-# more than 2 Lab units: colorlib.evaluate.LEARNED_FALL and LEARNED_SPREAD); the profile's own length where none
-# did. Longest first, because more steps is what a budget buys; a shorter one only where the longer model's
-# colours collapsed. Written after the 5000-step `l2` had flattened, so it rules on facts known when it was
-# written; chapter 5 says so. The models of the lengths not chosen are kept under RUNS/tuning/length/.
-LENGTH_CANDIDATES: dict[str, tuple[int, ...]] = {"cpu": (5000, 2500)}  # cpu-semantic: its 1000 steps only
-# What the rule chose, where it is not the profile's length (tests/test_results.py checks it on the models).
+# to train"; colorlib.tune.choose_length), fixed before its trials ran: each loss trains the longest of its profile's
+# LENGTH_CANDIDATES on the `fit` photos, with the solver chosen for it, and its model is kept as it is at every
+# shorter candidate too (snapshots of the one run: early stopping, not a separate schedule per length); the length
+# whose model scores the highest SOLVER_CRITERION on the `tune` photos is chosen (a tie, as recorded to two
+# decimals, goes to the shorter), and that model is the loss's model. The same criterion as the solver's, for the
+# same reasons. A profile not named trains its own length and has no length trials (cpu-semantic: 1000 steps).
+# cpu on Imagenette: up to 2,000 steps (32,000 crops: 3.9 passes over its 8,126 fit photos); the trials are under way
+# (results/cpu-imagenette-160/tuning/length/), and the profile's own steps become 2,000 when its models move there.
+LENGTH_CANDIDATES: dict[str, tuple[int, ...]] = {"cpu": (1000, 1500, 2000)}
+# What the rule chose, per profile and loss (tests/test_results.py checks it against the recorded trials). cpu's,
+# until its models move to Imagenette: the earlier rule's, on nips17-dev (the longest of 5,000 and 2,500 steps at
+# which the model learned by chapter 5's two checks; results/cpu-nips17-dev/tuning/length/).
 LENGTHS: dict[str, dict[str, int]] = {"cpu": {"l2": 2500}}
 
 

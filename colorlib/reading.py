@@ -136,3 +136,34 @@ def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
                      f"{below} of {len(diffs)} are below it with the whole interval: "
                      + "; ".join(f"`{d['a']}` {interval(d)}" for d in diffs) + ".")
     return "\n".join(lines)
+
+
+DECIDED = ("holds", "reversed")  # a claim's verdict when its paired interval excludes 0 (colorlib.claims.verdict)
+
+
+def verdicts_on_more_photos(few: list[dict], many: list[dict]) -> dict:
+    """How the seed's claims read on more photos: ``few`` and ``many`` are :func:`colorlib.claims.check_claims`
+    of the same models on two photo sets. Returns the claims decided on ``many`` but not on ``few``, those decided
+    on ``few`` but not on ``many``, those decided both ways with opposite verdicts, the median ratio of the
+    intervals' widths (many / few) and a sentence saying so."""
+    pairs = [(a, b) for a, b in zip(few, many, strict=True) if "difference" in a and "difference" in b]
+    decided = [(a, b) for a, b in pairs if a["verdict"] not in DECIDED and b["verdict"] in DECIDED]
+    lost = [(a, b) for a, b in pairs if a["verdict"] in DECIDED and b["verdict"] not in DECIDED]
+    flipped = [(a, b) for a, b in pairs if {a["verdict"], b["verdict"]} == set(DECIDED)]
+    ratios = sorted((b["high"] - b["low"]) / (a["high"] - a["low"]) for a, b in pairs if a["high"] > a["low"])
+    median = ratios[len(ratios) // 2] if ratios else float("nan")
+    count = {name: sum(c["verdict"] in DECIDED for c in checked) for name, checked in (("few", few), ("many", many))}
+
+    def listed(items: list[tuple[dict, dict]]) -> str:
+        return "; ".join(f"{b['claim']} ({a['verdict']} → **{b['verdict']}**)" for a, b in items)
+
+    text = (f"On the larger set the paired intervals are {median:.2f} times as wide as on the smaller one (the median "
+            f"over the claims), and {count['many']} of {len(many)} claims are decided (held or reversed) against "
+            f"{count['few']} before.")
+    if decided:
+        text += f" Decided only with more photos: {listed(decided)}."
+    if lost:
+        text += f" Decided on the smaller set only: {listed(lost)}."
+    text += (f" Opposite verdicts on the two sets: {listed(flipped)}; the two sets differ in their photos, not only "
+             "in how many there are." if flipped else " No claim is decided one way on one set and the other way on the other.")
+    return {"decided": decided, "lost": lost, "flipped": flipped, "width_ratio": median, "text": text}

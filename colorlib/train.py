@@ -60,6 +60,9 @@ class TrainConfig:
     lam: float = DEFAULT_LAMBDA
     split: str = "train"
     overrides: dict = field(default_factory=dict)  # profile fields changed for a tuning trial
+    # steps at which the model is also kept as it is then (OUT/LOSS/model-<step>.pt, like model.pt): the length
+    # trials score these snapshots of one run instead of training a run per length (colorlib.tune.run_length_trials)
+    snapshots: tuple[int, ...] = ()
     resume: bool = False
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
@@ -226,6 +229,11 @@ def plan_for(profile: Profile, device: torch.device, dataset: ColorDataset) -> R
     return plan_run(device, profile.precision, profile.memory_format, profile.data_mode, dataset.decoded_bytes)
 
 
+def snapshot_name(step: int) -> str:
+    """The file of a run's model as it was at ``step`` (:attr:`TrainConfig.snapshots`)."""
+    return f"model-{step}.pt"
+
+
 def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None) -> Path:
     """Train one loss; returns its run folder. ``on_step(step, loss)`` is called on rank 0 after each step."""
     # plain strings only: the config goes into JSON and into weights_only checkpoints
@@ -273,6 +281,13 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
                 "rng": torch.get_rng_state(), "scaler": precision.state_dict(), "config": info, "bins": bins.cpu(),
                 "prior": torch.as_tensor(prior), "weights": weights.cpu()}
 
+    def trained(step: int) -> dict:
+        """What a trained model keeps (model.pt and its snapshots): the weights in fp16, no optimizer."""
+        kept = state(step)
+        kept["model"] = {k: v.half() if v.is_floating_point() else v for k, v in model.trained_state().items()}
+        del kept["optimizer"], kept["rng"], kept["scaler"]
+        return kept
+
     def checkpoint(step: int) -> None:
         if rank == 0:
             save_atomic(state(step), ckpt_path)
@@ -314,6 +329,8 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
                         on_step(step, value)
                 if step % profile.checkpoint_every == 0 or step == total:
                     checkpoint(step)
+                if step in cfg.snapshots and step < total and rank == 0:
+                    save_atomic(trained(step), folder / snapshot_name(step))
                 if step >= total:
                     break
     except KeyboardInterrupt:
@@ -327,10 +344,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         if rank == 0:
             log.close()
     if rank == 0:
-        final = state(step)
-        final["model"] = {k: v.half() if v.is_floating_point() else v for k, v in model.trained_state().items()}
-        del final["optimizer"], final["rng"], final["scaler"]
-        save_atomic(final, folder / FINAL)
+        save_atomic(trained(step), folder / FINAL)
     if distributed:
         dist.barrier()
     return folder

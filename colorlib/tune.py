@@ -53,18 +53,23 @@ def held_out_loss(run: Path, loss: str, L: torch.Tensor, ab: torch.Tensor, batch
 
 
 def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", overrides: dict | None = None,
-              classifier: str = "auto") -> dict:
+              classifier: str = "auto", command: list[str] | None = None, snapshots: tuple[int, ...] = ()) -> dict:
     """Train ``loss`` on ``fit`` with ``base`` + ``overrides``; score on ``tune``; append to ``trials.jsonl``.
+    ``snapshots``: steps at which the run also keeps its model (:attr:`colorlib.train.TrainConfig.snapshots`).
 
     A trial whose run already exists is scored again, not retrained (delete its folder to retrain)."""
     changed = with_overrides(for_loss(get_profile(base), loss), overrides)  # a bad override fails here, before any work
     overrides = {k: getattr(changed, k) for k in (overrides or {})}  # typed values: "3e-4" -> 0.0003
     folder = Path(out) / trial_name(overrides)
     start = time.time()
+    command = command or ["colorlib", "tune", "--loss", loss, "--base", base, *[f"--set={k}={v}" for k, v in overrides.items()]]
     train(TrainConfig(loss=loss, profile=base, data=data, out=str(folder), split="fit", overrides=overrides,
-                      resume=True, command=["colorlib", "tune", "--loss", loss, "--base", base,
-                                            *[f"--set={k}={v}" for k, v in overrides.items()]]))
-    result = score_trial(loss, data, out, base, overrides, classifier, seconds=round(time.time() - start))
+                      resume=True, command=command, snapshots=snapshots))
+    return record_trial(score_trial(loss, data, out, base, overrides, classifier, seconds=round(time.time() - start)), out)
+
+
+def record_trial(result: dict, out: str | Path) -> dict:
+    """Append one trial's record to ``OUT/trials.jsonl``; returns it."""
     with open(Path(out) / TRIALS, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(result) + "\n")
     return result
@@ -73,7 +78,8 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
 def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrides: dict, classifier: str = "auto",
                 seconds: int | None = None) -> dict:
     """The record of a trained trial: its settings, the held-out loss on the tune photos, every Table-1
-    column of the baselines and of its own run there, the spread of its colorizations and how far its training loss fell."""
+    column of the baselines and of its own run there, the spread of its colorizations, how far its training loss fell,
+    and the digest of its model file (so that a committed model can be traced to its trial)."""
     from .evaluate import COLUMNS, evaluate
 
     name = trial_name(overrides)
@@ -84,7 +90,9 @@ def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrid
     scored = evaluate(folder, data, base, classifier, ci=False, split="tune", cache="scores", losses=[loss])
     tune_set = scored.eval_set
     log = read_log(run)
-    return {"trial": name, "loss": loss, "base": base, "overrides": overrides,
+    from .cache import file_digest
+
+    return {"trial": name, "loss": loss, "base": base, "overrides": overrides, "model": file_digest(run / FINAL),
             "profile_settings": with_overrides(for_loss(get_profile(base), loss), overrides).as_dict(),
             "seconds": seconds, "tune_photos": len(tune_set.L),
             "tune_loss": held_out_loss(run, loss, tune_set.L, tune_set.ab),
@@ -131,19 +139,68 @@ def choose_solver(trials: list[dict], loss: str, base: str) -> dict:
     return max(mine.values(), key=lambda t: t["scores"][loss][SOLVER_CRITERION])
 
 
-def choose_length(learned_at: dict[int, bool], base: str) -> int:
-    """The length rule (:data:`colorlib.profiles.LENGTH_CANDIDATES`): the longest candidate length of ``base``
-    at which the loss's model learned (``learned_at``: steps -> :func:`colorlib.evaluate.learned`); the profile's
-    own length where none did. Every candidate longer than the chosen one must have been tried, else a one-line
-    error says which is missing; a profile without candidates keeps its length."""
-    candidates = LENGTH_CANDIDATES.get(base, (get_profile(base).steps,))
-    for steps in candidates:
-        if steps not in learned_at:
-            raise ValueError(f"length at {base}: no model of {steps:,} steps to decide on (tried: "
-                             f"{', '.join(f'{n:,}' for n in sorted(learned_at)) or 'none'})")
-        if learned_at[steps]:
-            return steps
-    return get_profile(base).steps
+LENGTH_TRIALS = "length"  # the length trials of a runs folder: RUNS/tuning/length/trials.jsonl
+
+
+def length_candidates(base: str) -> tuple[int, ...]:
+    """The training lengths the length rule chooses from at ``base``, shortest first
+    (:data:`colorlib.profiles.LENGTH_CANDIDATES`; the profile's own length where it names none)."""
+    return tuple(sorted(LENGTH_CANDIDATES.get(base, (get_profile(base).steps,))))
+
+
+def run_length_trials(loss: str, data: str | None, out: str | Path, base: str = "cpu",
+                      classifier: str = "auto", overrides: dict | None = None) -> list[dict]:
+    """The length trials of ``loss`` at ``base``: ONE run of the longest candidate on ``fit`` (with the loss's
+    chosen solver, or ``overrides``: e.g. the seed's solver, to set beside a loss's model at the same length), its
+    model kept at every shorter candidate; each of those models is set out as a trial of its own
+    (``OUT/steps=N/LOSS``: the snapshot, the log up to step N, the run's config) and scored on ``tune``.
+    Returns the records, shortest first."""
+    *shorter, longest = length_candidates(base)
+    overrides = dict(overrides or {})
+    command = ["colorlib", "tune", "--loss", loss, "--base", base, "--lengths", *[f"--set={k}={v}" for k, v in overrides.items()]]
+    last = run_trial(loss, data, out, base, {**overrides, "steps": longest}, classifier, command, snapshots=tuple(shorter))
+    run = Path(out) / trial_name({**last["overrides"]}) / loss
+    records = []
+    for steps in shorter:
+        start = time.time()
+        typed = {**{k: v for k, v in last["overrides"].items() if k != "steps"}, "steps": steps}
+        set_out_snapshot(run, Path(out) / trial_name(typed) / loss, steps)
+        record = score_trial(loss, data, out, base, typed, classifier, seconds=None)
+        record["snapshot_of"] = {"steps": longest, "scoring_seconds": round(time.time() - start)}
+        records.append(record_trial(record, out))
+    return [*records, last]
+
+
+def set_out_snapshot(run: Path, folder: Path, steps: int) -> None:
+    """A run folder for the model ``run`` kept at ``steps``: that model as ``model.pt``, the log's first ``steps``
+    rows, and the run's config with ``steps`` and ``snapshot_of`` (the run it comes from, and its length)."""
+    from .runs import CONFIG, LOG
+    from .train import snapshot_name
+
+    source = run / snapshot_name(steps)
+    if not source.is_file():
+        raise FileNotFoundError(f"length trial: {source} is missing (was the run trained with this snapshot?)")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FINAL).write_bytes(source.read_bytes())
+    rows = (run / LOG).read_text(encoding="utf-8").splitlines()
+    (folder / LOG).write_text("\n".join(rows[: steps + 1]) + "\n", encoding="utf-8")  # header + steps rows
+    config = json.loads((run / CONFIG).read_text(encoding="utf-8"))
+    config["snapshot_of"] = {"out": config["out"], "steps": config["steps"]}
+    config["steps"] = steps
+    (folder / CONFIG).write_text(json.dumps(config, indent=1), encoding="utf-8")
+
+
+def choose_length(trials: list[dict], loss: str, base: str) -> dict:
+    """The length rule (:data:`colorlib.profiles.LENGTH_CANDIDATES`): of the recorded length trials of ``loss``
+    at ``base``, the one whose colorizations score the highest :data:`~colorlib.profiles.SOLVER_CRITERION` on the
+    tune photos, as recorded (two decimals); a tie goes to the shorter. Every candidate must have been scored,
+    else a one-line error says which is missing."""
+    mine = {t["profile_settings"]["steps"]: t for t in trials if t["loss"] == loss and t["base"] == base}
+    missing = [n for n in length_candidates(base) if n not in mine]
+    if missing:
+        raise ValueError(f"length of {loss} at {base}: no trial of {missing[0]:,} steps recorded")
+    return max((mine[n] for n in length_candidates(base)),
+               key=lambda t: (t["scores"][loss][SOLVER_CRITERION], -t["profile_settings"]["steps"]))
 
 
 def tuning_dir(runs: str | Path) -> Path:

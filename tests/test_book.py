@@ -275,3 +275,19 @@ def test_the_colorize_page_paints_what_colorlib_colorize_paints(built_book, tmp_
     (built_book.parent / "colorize-timing.json").write_text(json.dumps(report, indent=1))
     shutil.copy(out.with_name("browser-example.png"), built_book.parent / "screenshots" / "colorize_an_example.png")
     assert report["mean_ab_gap"] <= 1.5, report
+
+
+def test_colorize_page_opened_from_disk_says_how_to_open_it(built_book):
+    """Opened as file:// (the README's link), the browser refuses the model's fetch: the page says in one line to
+    run `make serve` and which address to open, instead of a bare network error."""
+    if not NODE_TOOLS.is_dir() or not shutil.which("chromium"):
+        pytest.fail("browser tools missing: run `make browser` (make test does)")
+    page = built_book / "book" / "chapters" / "09_colorize_your_photo.html"
+    run = subprocess.run(["node", str(REPO / "tests" / "file_check.mjs"), page.as_uri()], capture_output=True, text=True,
+                         timeout=300, env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin"})
+    line = next((x for x in run.stdout.splitlines() if x.startswith("{")), None)
+    assert line, run.stderr[-3000:]
+    result = json.loads(line)
+    assert result["state"] == "failed", result
+    assert "make serve" in result["message"] and \
+        "http://localhost:8000/book/chapters/09_colorize_your_photo.html" in result["message"], result

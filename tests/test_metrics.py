@@ -108,3 +108,18 @@ def test_warm_painted_cool_counts_warm_truth_painted_green_or_blue():
     assert warm.tolist() == [2, 4] and cool.tolist() == [1, 0]
     gray_warm, gray_cool = warm_painted_cool(torch.zeros_like(true), true)
     assert gray_cool.sum() == 0  # gray paints nothing cool
+
+
+def test_where_colour_goes_measures_gray_right_hue_and_cast():
+    from colorlib.gallery import where_colour_goes
+
+    truth = torch.zeros(1, 2, 8, 8)
+    truth[:, 0] = 30.0  # red everywhere (a = 30: hue 0°)
+    gray, pink, green = torch.zeros_like(truth), truth * 0.5, -truth
+    assert where_colour_goes(gray, truth)["object_left_gray"] == 1.0
+    assert where_colour_goes(gray, truth)["object_right_hue"] == 0.0
+    right = where_colour_goes(pink, truth)
+    assert right["object_left_gray"] == 0.0 and right["object_right_hue"] == 1.0
+    assert right["cast_a"] == pytest.approx(-15.0) and right["cast_b"] == pytest.approx(0.0)
+    wrong = where_colour_goes(green, truth)  # coloured, never gray, in the opposite hue
+    assert wrong["object_left_gray"] == 0.0 and wrong["object_right_hue"] == 0.0 and wrong["cast_a"] == pytest.approx(-60.0)

@@ -69,3 +69,23 @@ def test_notebooks_are_output_free_and_parameterised():
         cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
         assert not any(c.get("outputs") or c.get("execution_count") for c in cells), f"{nb.name} has outputs"
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), f"{nb.name}: no parameters cell"
+
+
+def test_a_data_folder_reached_through_a_link_is_shown_as_the_link(tmp_path):
+    """display_path keeps symbolic links as named: a photo folder linked into the repository's ignored runs/
+    folder from anywhere shows as runs/..., never as the build machine's absolute target."""
+    import os
+    import uuid
+
+    from colorlib.paths import RUNS, display_path
+
+    target = tmp_path / "photos"
+    target.mkdir()
+    RUNS.mkdir(exist_ok=True)
+    link = RUNS / f"link-{uuid.uuid4().hex[:8]}"
+    link.symlink_to(target, target_is_directory=True)
+    try:
+        assert display_path(link / "val") == os.path.join("runs", link.name, "val")
+        assert display_path(target) == str(target)  # elsewhere and not linked: as it is
+    finally:
+        link.unlink()

@@ -79,3 +79,21 @@ def test_what_changed_names_the_training_photos_and_the_solver_that_moved(tmp_pa
     assert "decay: `class` decoupled → coupled" in text and "learning rate" not in text and "steps" not in text
     same = {loss: {**b, "data": "imagenette-160", "train_images": 9020, "decay": "coupled"} for loss, b in before.items()}
     assert what_changed(same, tmp_path) == "The previous models' settings were these models' own."
+
+
+def test_verdicts_on_more_photos_lists_what_more_photos_decided():
+    from colorlib.reading import verdicts_on_more_photos
+
+    def claim(name, verdict, low=None, high=None):
+        return {"claim": name, "verdict": verdict} if low is None else \
+            {"claim": name, "verdict": verdict, "difference": (low + high) / 2, "low": low, "high": high}
+
+    few = [claim("a", "undecided", -1, 3), claim("b", "holds", 0.5, 1.5), claim("c", "holds", 0.5, 1.5),
+           claim("d", "not trained")]
+    many = [claim("a", "holds", 0.5, 1.5), claim("b", "undecided", -0.1, 0.3), claim("c", "reversed", -1.2, -0.8),
+            claim("d", "not trained")]
+    r = verdicts_on_more_photos(few, many)
+    assert [a["claim"] for a, _ in r["decided"]] == ["a"] and [a["claim"] for a, _ in r["lost"]] == ["b"]
+    assert [a["claim"] for a, _ in r["flipped"]] == ["c"]
+    assert r["width_ratio"] == pytest.approx(0.4)  # widths 1/4, 0.4/1, 0.4/1: the median
+    assert "2 of 4 claims are decided" in r["text"] and "against 2 before" in r["text"]

@@ -77,8 +77,50 @@ def test_each_loss_trains_with_the_solver_the_rule_chose_from_the_records():
         for loss in LOSSES:
             best = choose_solver(trials, loss, base)["profile_settings"]
             assert SOLVERS[base][loss] == {"decay": best["decay"], "lr": best["lr"]}, (base, loss)
-            trained = read_config(runs / loss)["profile_settings"]
+            config = read_config(runs / loss)
+            trained = dict(config["profile_settings"])
             now = for_loss(get_profile(base), loss).as_dict()
+            if "snapshot_of" in config:  # a length trial's model kept part-way: its run was planned longer
+                assert trained["steps"] == config["snapshot_of"]["steps"] > config["steps"] == now["steps"], (base, loss)
+                trained["steps"] = config["steps"]
             # runs trained before the profile named its training data recorded every other field
             assert {k: now[k] for k in trained} == {**trained, "name": base}, (base, loss)
             assert set(now) - set(trained) <= {"train_on", "train_limit"}, (base, loss)
+
+
+def test_length_trials_score_one_run_kept_at_each_candidate(photo_folder, tmp_path, monkeypatch):
+    """One run of the longest candidate; its model at each shorter one is set out as a trial of its own,
+    scored on the tune photos, and is what that run's weights were at that step."""
+    import torch
+
+    from colorlib import profiles, tune
+
+    monkeypatch.setitem(profiles.LENGTH_CANDIDATES, "smoke", (6, 3))
+    records = tune.run_length_trials("l2", str(photo_folder), tmp_path, base="smoke", classifier="efficientnet")
+    assert [r["profile_settings"]["steps"] for r in records] == [3, 6]
+    assert records[0]["snapshot_of"]["steps"] == 6 and "snapshot_of" not in records[1]
+    assert read_trials(tmp_path) == [json.loads(json.dumps(r)) for r in records[::-1]]  # the run first, then its snapshots
+    short, long = (tmp_path / f"steps={n}" / "l2" for n in (3, 6))
+    assert len((short / "log.csv").read_text().splitlines()) == 1 + 3
+    assert json.loads((short / "config.json").read_text())["snapshot_of"]["steps"] == 6
+    kept, final = load_checkpoint(short / "model.pt"), load_checkpoint(long / "model.pt")
+    assert kept["step"] == 3 and final["step"] == 6
+    assert any(not torch.equal(kept["model"][k], final["model"][k]) for k in final["model"])
+    assert tune.choose_length(read_trials(tmp_path), "l2", "smoke")["profile_settings"]["steps"] in (3, 6)
+
+
+def test_the_length_rule_takes_the_highest_criterion_and_a_tie_goes_to_the_shorter(monkeypatch):
+    from colorlib import profiles
+    from colorlib.tune import choose_length
+
+    monkeypatch.setitem(profiles.LENGTH_CANDIDATES, "cpu", (1000, 2500, 5000))
+
+    def record(steps, criterion):
+        return {**_record("class", "coupled", 1e-3, criterion), "profile_settings": {"steps": steps}}
+
+    trials = [record(1000, 60.0), record(2500, 61.5), record(5000, 61.5)]
+    assert choose_length(trials, "class", "cpu") is trials[1]
+    trials[2]["scores"]["class"]["auc_classbal"] = 61.51
+    assert choose_length(trials, "class", "cpu") is trials[2]
+    with pytest.raises(ValueError, match="no trial of 1,000 steps"):
+        choose_length(trials[1:], "class", "cpu")

@@ -256,13 +256,22 @@
     });
   }
 
+  // Opened from disk (file://), the page may not fetch its model and runtime: browsers refuse that. Say how to
+  // open it so that it works: `make serve` serves the built site on localhost.
+  function fromDiskMessage() {
+    const page = location.pathname.split("/_build/html/").pop();
+    return "This page was opened from disk, where browsers do not let it load the colorizer. In the repository, "
+      + `run \`make serve\` and open http://localhost:8000/${page}`;
+  }
+
   window.colorbookColorizer = { lightness, labToRgba, resize, predictionSize, annealedMean };
   window.addEventListener("load", () => {
     for (const root of document.querySelectorAll(".cb-colorizer")) {
       start(root).catch((e) => {
         root.dataset.state = "failed";
         const m = root.querySelector(".cb-message");
-        m.textContent = `The colorizer could not start: ${e && e.message ? e.message : e}`;
+        m.textContent = location.protocol === "file:" ? fromDiskMessage()
+          : `The colorizer could not start: ${e && e.message ? e.message : e}`;
         m.dataset.kind = "error";
       });
     }
