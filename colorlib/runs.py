@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
+import threading
 from pathlib import Path
 
 import torch
@@ -54,13 +56,20 @@ def run_dir(out: str | Path, loss: str) -> Path:
 
 def save_atomic(obj: dict, path: Path) -> None:
     """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``: a kill at
-    any moment leaves either the old file or the new one, never a torn one."""
+    any moment leaves either the old file or the new one, never a torn one. A Ctrl-C during the write is held
+    until the file is in place (inside ``torch.save`` it would surface as a RuntimeError, and the save be lost)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    hold = threading.current_thread() is threading.main_thread()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hold else None
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if hold:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held Ctrl-C is delivered here
 
 
 def load_checkpoint(path: str | Path) -> dict:
