@@ -52,6 +52,11 @@ def held_out_loss(run: Path, loss: str, L: torch.Tensor, ab: torch.Tensor, batch
     return total / len(L)
 
 
+def trial_command(loss: str, base: str, overrides: dict, *flags: str) -> list[str]:
+    """The ``colorlib tune`` command line of a trial, as its config records it."""
+    return ["colorlib", "tune", "--loss", loss, "--base", base, *flags, *[f"--set={k}={v}" for k, v in overrides.items()]]
+
+
 def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", overrides: dict | None = None,
               classifier: str = "auto", command: list[str] | None = None, snapshots: tuple[int, ...] = ()) -> dict:
     """Train ``loss`` on ``fit`` with ``base`` + ``overrides``; score on ``tune``; append to ``trials.jsonl``.
@@ -62,7 +67,7 @@ def run_trial(loss: str, data: str | None, out: str | Path, base: str = "cpu", o
     overrides = {k: getattr(changed, k) for k in (overrides or {})}  # typed values: "3e-4" -> 0.0003
     folder = Path(out) / trial_name(overrides)
     start = time.time()
-    command = command or ["colorlib", "tune", "--loss", loss, "--base", base, *[f"--set={k}={v}" for k, v in overrides.items()]]
+    command = command or trial_command(loss, base, overrides)
     train(TrainConfig(loss=loss, profile=base, data=data, out=str(folder), split="fit", overrides=overrides,
                       resume=True, command=command, snapshots=snapshots))
     return record_trial(score_trial(loss, data, out, base, overrides, classifier, seconds=round(time.time() - start)), out)
@@ -157,9 +162,9 @@ def run_length_trials(loss: str, data: str | None, out: str | Path, base: str = 
     Returns the records, shortest first."""
     *shorter, longest = length_candidates(base)
     overrides = dict(overrides or {})
-    command = ["colorlib", "tune", "--loss", loss, "--base", base, "--lengths", *[f"--set={k}={v}" for k, v in overrides.items()]]
+    command = trial_command(loss, base, overrides, "--lengths")
     last = run_trial(loss, data, out, base, {**overrides, "steps": longest}, classifier, command, snapshots=tuple(shorter))
-    run = Path(out) / trial_name({**last["overrides"]}) / loss
+    run = Path(out) / trial_name(last["overrides"]) / loss
     records = []
     for steps in shorter:
         start = time.time()
