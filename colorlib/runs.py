@@ -32,12 +32,18 @@ CHECKPOINT, FINAL, LOG, CONFIG = "checkpoint.pt", "model.pt", "log.csv", "config
 LOG_FIELDS = ["step", "loss", "lr", "images_per_s", "seconds"]
 
 
-SEED_SOLVER = "seed-solver"  # RUNS/seed-solver/l2: the l2 run kept under the seed's solver (chapter 6's extra row)
+SEED_SOLVER = "seed-solver"  # RUNS/seed-solver/l2: the l2 run kept under the seed's solver (appendix A.5)
 
 
 def seed_solver_runs(runs: str | Path) -> Path:
     """The runs folder of the extra run trained with the seed's solver (:data:`colorlib.profiles.SEED_SOLVER`)."""
     return Path(runs) / SEED_SOLVER
+
+
+def lambda_runs(runs: str | Path, lam: float) -> Path:
+    """The runs folder of models trained with rebalancing weight ``lam`` other than the default λ = ½
+    (``RUNS/lambda=0/full-soft``: chapter 8's λ figure)."""
+    return Path(runs) / f"lambda={lam:g}"
 
 
 OTHER_LENGTH = "tuning/length"  # RUNS/tuning/length/<loss>: a model of a length the rule did not choose

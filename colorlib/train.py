@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader, Sampler
 from .accel import Precision, RunPlan, configure_backends, plan_run
 from .data import TRAIN_SPLITS, ColorDataset, DeviceLoader, DevicePhotos
 from .losses import check_loss, compute_loss, target_ab, uses_regression
+from .metrics import default_floor
 from .model import build_network
 from .paths import RUNS, resolve_data
 from .profiles import Profile, for_loss, get_profile, with_overrides
@@ -64,7 +65,16 @@ class TrainConfig:
     # trials score these snapshots of one run instead of training a run per length (colorlib.tune.run_length_trials)
     snapshots: tuple[int, ...] = ()
     resume: bool = False
-    command: list[str] = field(default_factory=lambda: list(sys.argv))
+    command: list[str] = field(default_factory=lambda: invoked_command())
+
+
+def invoked_command(argv: list[str] | None = None) -> list[str]:
+    """The command line that started this process, as a reader would type it: ``colorlib train …`` rather than the
+    path of ``colorlib/__main__.py`` on the machine that ran it (a run's config must not carry that machine)."""
+    argv = list(sys.argv if argv is None else argv)
+    if argv and Path(argv[0]).name in ("__main__.py", "colorlib") and Path(argv[0]).parent.name in ("colorlib", "bin"):
+        return ["colorlib", *argv[1:]]
+    return argv
 
 
 def pick_device(name: str) -> torch.device:
@@ -269,7 +279,10 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
     else:
         prior = training_prior(cfg.data, profile, split=cfg.split, bins=bins.cpu().numpy())[0]
-    weights = torch.as_tensor(rebalance_weights(prior, cfg.lam), dtype=torch.float32, device=device)
+    # the floor chapter 6's rebalanced AuC uses: it binds only as λ nears 0 (below λ = 0.01 of Q = 313), where a bin
+    # of prior 5e-10 would otherwise weigh millions of times the mean and one pixel steer a whole batch
+    weights = torch.as_tensor(rebalance_weights(prior, cfg.lam, floor=default_floor(len(prior))), dtype=torch.float32,
+                              device=device)
     info = {**{k: v for k, v in asdict(cfg).items() if k != "resume"}, "profile": profile.name,
             "data_folder": None if cfg.data is None else str(Path(cfg.data).resolve()),
             "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
@@ -368,13 +381,14 @@ def first_step_scale(loss: str, profile: Profile, batch: dict, weights: Tensor, 
 
 
 def ensure_trained(loss: str, profile: str, data: str | None, runs: str | Path, retrain: bool = False,
-                   on_step: Callable[[int, float], None] | None = None) -> Path:
+                   on_step: Callable[[int, float], None] | None = None, lam: float = DEFAULT_LAMBDA) -> Path:
     """The run folder of ``loss`` under ``runs``: reuse its ``model.pt`` if present (unless ``retrain``),
-    else train (resuming a checkpoint left by an interrupted run)."""
+    else train (resuming a checkpoint left by an interrupted run). ``lam``: λ of the rebalancing weights."""
     folder = run_dir(runs, loss)
     if (folder / FINAL).is_file() and not retrain:
         return folder
-    return train(TrainConfig(loss=loss, profile=profile, data=data, out=str(runs), resume=not retrain,
+    return train(TrainConfig(loss=loss, profile=profile, data=data, out=str(runs), resume=not retrain, lam=lam,
                              command=["colorlib", "train", "--loss", loss, "--profile", profile,
-                                      *(["--data", str(data)] if data else []), "--out", str(runs)]),
+                                      *(["--data", str(data)] if data else []), "--out", str(runs),
+                                      *(["--lam", f"{lam:g}"] if lam != DEFAULT_LAMBDA else [])]),
                  on_step=on_step)

@@ -176,3 +176,11 @@ def test_training_on_fit_reads_no_tune_or_val_photo(photo_folder, tmp_path, monk
     assert load_checkpoint(folder / "model.pt")["config"]["split"] == "fit"
     with pytest.raises(ValueError, match="split: cannot train on 'val'"):
         train(TrainConfig(loss="l2", profile="smoke", data=str(photo_folder), out=str(tmp_path / "v"), split="val"))
+
+
+def test_a_run_records_its_command_as_a_reader_types_it():
+    from colorlib.train import invoked_command
+
+    assert invoked_command(["/home/x/repo/colorlib/__main__.py", "train", "--loss", "l2"]) == ["colorlib", "train", "--loss", "l2"]
+    assert invoked_command(["/home/x/.venv/bin/colorlib", "tune"]) == ["colorlib", "tune"]
+    assert invoked_command(["script.py", "--x"]) == ["script.py", "--x"]
