@@ -67,19 +67,17 @@ GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 10
 # upsampling (176 px, the crop used with larger photos, would upsample every photo by 1.26×).
 
 # cpu: sized to minutes per loss on a 2-core laptop, then checked by `colorlib tune` (trained on `fit`, scored on
-# `tune`; results/cpu-nips17-dev/tuning/): learning rate, weight decay, crop size and the schedule, then each loss's
-# solver and length by chapter 5's rules (SOLVERS and LENGTHS below), all on nips17-dev's photos. The same rules
-# on Imagenette's photos are under way (results/cpu-imagenette-160/tuning/).
+# `tune`): learning rate, weight decay, crop size and the schedule on nips17-dev's photos, when it trained on them
+# (the records: results/cpu-nips17-dev/tuning/); each loss's solver and length on Imagenette's, by chapter 5's
+# rules (SOLVERS and LENGTHS below; results/cpu-imagenette-160/tuning/).
 # cpu-semantic: sized by its measured speed, not tuned; gpu-semantic: not measured (no GPU yet).
 SMOKE_TRAIN_PHOTOS = 96  # the smoke profiles train on a few photos of their data set: seconds, not minutes
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
                      checkpoint_every=10, workers=0, eval_limit=48, bench_photos=2, bench_repeats=3,
                      knob_frames=2, browse_photos=6, train_limit=SMOKE_TRAIN_PHOTOS),
-    # cpu still trains on nips17-dev: its retraining on Imagenette is under way (results/cpu-imagenette-160/tuning/:
-    # the solver trials, complete; the length trials, begun), and flips train_on, steps, SOLVERS and LENGTHS when done
-    "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=5000, lr=1e-3, lr_final=1e-5,
-                   checkpoint_every=250, workers=1, train_on="nips17-dev"),
+    "cpu": Profile("cpu", width=0.25, crop=96, eval_size=128, batch=16, steps=2000, lr=1e-3, lr_final=1e-5,
+                   checkpoint_every=250, workers=1),
     "gpu": Profile("gpu", width=1.0, crop=128, eval_size=256, batch=GPU_BATCH, steps=GPU_STEPS, lr=3e-4,
                    lr_final=1e-5, checkpoint_every=1000, workers=8),
     # The semantic colorizer (chapter 8): a frozen EfficientNet-Lite2 encoder and a decoder of 256·width
@@ -115,21 +113,21 @@ SOLVER_CANDIDATES: tuple[dict[str, str | float], ...] = (
 )
 # The trials' length, fixed per profile when the rule was written: a fifth of the profiles' steps then (cpu 2500,
 # cpu-semantic 1000), with the profile's schedule over the trial's own steps. A fixed count, so that the recorded
-# trials stay the rule's trials when a profile's training length changes (cpu's did, to 5000, after they ran).
+# trials stay the rule's trials when a profile's training length changes (cpu's did, to 5,000 and then to 2,000, after they ran).
 SOLVER_TRIAL_STEPS = {"cpu": 500, "cpu-semantic": 200}
 SOLVER_TRIAL_FRACTION = 0.2  # a profile not named there (smoke, gpu: no recorded trials) tries a fifth of its steps
-SEED_SOLVER = SOLVER_CANDIDATES[0]  # kept as an extra l2 run (chapter 6: what this solver does to L2)
+SEED_SOLVER = SOLVER_CANDIDATES[0]  # kept as an extra l2 run (appendix A.5: what this solver does to L2)
 
 # What the rule chose, per profile and loss: the recorded trials under results/<profile>-<its training data>/tuning/
 # solver/ (colorlib.paths.committed_runs; tests/test_tune.py checks that these are what the rule picks from the
-# records). cpu's on nips17-dev's fit/tune photos, where it trains; cpu-semantic's on Imagenette's. A profile or loss not named
+# records). Both were chosen on Imagenette's fit/tune photos, the data set they train on. A profile or loss not named
 # keeps the profile's own fields (the smoke and gpu profiles: no trials).
 SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
     "cpu": {
-        "l2": {"decay": "decoupled", "lr": 0.001},
+        "l2": {"decay": "decoupled", "lr": 0.0003},
         "class": {"decay": "coupled", "lr": 0.0003},
         "full-soft": {"decay": "decoupled", "lr": 0.001},
-        "full-onehot": {"decay": "decoupled", "lr": 0.001},
+        "full-onehot": {"decay": "coupled", "lr": 0.001},
     },
     "cpu-semantic": {
         "l2": {"decay": "coupled", "lr": 0.001},
@@ -148,13 +146,10 @@ SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
 # whose model scores the highest SOLVER_CRITERION on the `tune` photos is chosen (a tie, as recorded to two
 # decimals, goes to the shorter), and that model is the loss's model. The same criterion as the solver's, for the
 # same reasons. A profile not named trains its own length and has no length trials (cpu-semantic: 1000 steps).
-# cpu on Imagenette: up to 2,000 steps (32,000 crops: 3.9 passes over its 8,126 fit photos); the trials are under way
-# (results/cpu-imagenette-160/tuning/length/), and the profile's own steps become 2,000 when its models move there.
+# cpu: up to 2,000 steps (32,000 crops: 3.9 passes over Imagenette's 8,126 fit photos)
 LENGTH_CANDIDATES: dict[str, tuple[int, ...]] = {"cpu": (1000, 1500, 2000)}
-# What the rule chose, per profile and loss (tests/test_results.py checks it against the recorded trials). cpu's,
-# until its models move to Imagenette: the earlier rule's, on nips17-dev (the longest of 5,000 and 2,500 steps at
-# which the model learned by chapter 5's two checks; results/cpu-nips17-dev/tuning/length/).
-LENGTHS: dict[str, dict[str, int]] = {"cpu": {"l2": 2500}}
+# What the rule chose, per profile and loss (tests/test_results.py checks it against the recorded trials).
+LENGTHS: dict[str, dict[str, int]] = {"cpu": {"l2": 2000, "class": 2000, "full-soft": 1000, "full-onehot": 1500}}
 
 
 def solver_trial_steps(profile: Profile) -> int:

@@ -47,14 +47,31 @@ def evidence(val_photos):
     return found
 
 
+def stopped_early_by_the_length_rule(folder, loss) -> bool:
+    """Whether the length rule (fixed before its trials) kept ``loss``'s model at a shorter candidate than the
+    longest of its run, and the same run's model at the longest candidate varies its colours by more than
+    LEARNED_SPREAD on the tune photos: the network learns to colour, the rule stopped it before it did."""
+    from colorlib.tune import LENGTH_TRIALS, read_trials, tuning_dir
+
+    trials = [t for t in read_trials(tuning_dir(folder) / LENGTH_TRIALS) if t["loss"] == loss]
+    if not trials:
+        return False
+    steps = read_config(folder / loss)["steps"]
+    longest = max(trials, key=lambda t: t["profile_settings"]["steps"])
+    return steps < longest["profile_settings"]["steps"] and longest["tune_spread"]["within"] > LEARNED_SPREAD
+
+
 @pytest.mark.parametrize("folder", COMMITTED, ids=lambda p: p.name)
 def test_every_committed_model_learned(folder, evidence):
+    """Every committed model's loss fell, and its colours vary within a photo, except where the length rule kept a
+    model from before its colours varied (chapter 5 says which): the rule was fixed before its trials and is kept."""
     runs = find_runs(folder)
     assert len(runs) == 4, folder
     for loss in runs:
         found = evidence[folder, loss]
         assert found["fall"]["change"] <= LEARNED_FALL, (folder.name, loss, found["fall"])
-        assert found["spread"]["within"] > LEARNED_SPREAD, (folder.name, loss, found["spread"])
+        assert found["spread"]["within"] > LEARNED_SPREAD or stopped_early_by_the_length_rule(folder, loss), \
+            (folder.name, loss, found["spread"])
         assert found["bytes"] < 10 * 2**20 and all(v.dtype.is_floating_point is False or v.dtype.itemsize == 2
                                                    for v in found["info"]["model"].values())  # fp16, under 10 MB
 
