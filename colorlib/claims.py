@@ -68,7 +68,8 @@ def check_claims(evaluation: Evaluation, photos: np.ndarray | None = None) -> li
     methods = set(evaluation.per_image)
     out = []
     for claim in CLAIMS:
-        row = {"claim": claim.text, "evidence": claim.evidence, "a": claim.a, "b": claim.b, "key": claim.key}
+        row = {"claim": claim.text, "evidence": claim.evidence, "a": claim.a, "b": claim.b, "key": claim.key,
+               "sign": claim.sign}
         if claim.a not in methods or claim.b not in methods:
             out.append({**row, "verdict": "not trained"})
             continue

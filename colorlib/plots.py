@@ -387,6 +387,42 @@ def length_trials_figure(trials: dict[str, list[dict]], chosen: dict[str, int], 
     return fig
 
 
+def claims_figure(checked: dict[str, list[dict]]) -> Figure:
+    """The seed's claims as intervals (chapter 6): for each evaluation set (``{label: check_claims(...)}``) each
+    claim's paired difference and its 95% interval, multiplied by the claim's sign so that the seed's direction is
+    always to the right of 0: an interval wholly right of 0 *holds*, wholly left is *reversed*, across 0 is
+    *undecided*. One panel per column of Table 1, in that column's units (they differ)."""
+    from .evaluate import COLUMN
+
+    keys = list(dict.fromkeys(c["key"] for rows in checked.values() for c in rows))
+    counts = [sum(1 for c in next(iter(checked.values())) if c["key"] == key) for key in keys]
+    fig = Figure(layout="constrained", figsize=(10, 1.2 + 0.42 * sum(counts)))
+    grid = fig.add_gridspec(len(keys), 1, height_ratios=counts)
+    offsets = np.linspace(-0.18, 0.18, len(checked)) if len(checked) > 1 else [0.0]
+    for row, key in enumerate(keys):
+        ax = fig.add_subplot(grid[row])
+        for offset, (label, rows) in zip(offsets, checked.items(), strict=True):
+            mine = [c for c in rows if c["key"] == key]
+            for y, c in enumerate(mine):
+                if "difference" not in c:
+                    continue
+                lo, hi = sorted((c["sign"] * c["low"], c["sign"] * c["high"]))
+                color = f"C{list(checked).index(label)}"
+                ax.plot([lo, hi], [y + offset] * 2, color=color, lw=2.5, solid_capstyle="butt")
+                ax.plot([c["sign"] * c["difference"]], [y + offset], marker="o", color=color,
+                        label=label if (y, row) == (0, 0) else None)
+        first = [c for c in next(iter(checked.values())) if c["key"] == key]
+        ax.set_yticks(range(len(first)), [f"{c['a']} {'>' if c['sign'] > 0 else '<'} {c['b']}" for c in first], fontsize=8)
+        ax.set_ylim(len(first) - 0.5, -0.5)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel(f"{COLUMN[key].header}: difference in the seed's direction (right of 0: the claim holds)", fontsize=8)
+    fig.suptitle("The seed's claims: paired differences with 95% intervals")
+    if len(checked) > 1:
+        fig.legend(fontsize=8, loc="outside lower center", ncols=len(checked))
+    return fig
+
+
 BELIEF_MARKERS = {"truth": ("X", "black"), "mean": ("s", "white"), "annealed mean": ("D", "gold"), "mode": ("^", "red")}
 
 

@@ -106,7 +106,7 @@ def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrid
             "loss_fall": {k: round(v, 5) for k, v in loss_fall(log, max(1, len(log) // 5)).items()}}
 
 
-WALL_CLOCK = "training (s, wall clock)"  # not a benchmark: the logs of the trained runs are
+WALL_CLOCK = "wall clock (s)"  # the training time of a trial; not a benchmark: the logs of the trained runs are
 SOLVER_TRIALS = "solver"  # the solver trials of a runs folder: RUNS/tuning/solver/trials.jsonl
 
 

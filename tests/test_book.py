@@ -132,6 +132,53 @@ def _expected_tables(name: str) -> int:
     return sum(len(re.findall(r"^\|[^\n]*\|\s*\n\|\s*:?-{3,}", t, flags=re.M)) for t in texts)
 
 
+# The chapters that report results teach with figures; the record of how the numbers were made is the appendix's.
+FIGURE_CHAPTERS = ("05_training", "06_evaluation")
+HISTORY = re.compile(r"\bat first\b|was not the first choice|\brepair\b|what this library did", re.I)
+
+
+def _figures(name: str) -> int:
+    return sum("image/png" in out.get("data", {}) for c in _executed(name).cells if c.cell_type == "code"
+               for out in c.get("outputs", []))
+
+
+def test_results_chapters_show_a_figure_for_every_two_tables(built_book):
+    for name in FIGURE_CHAPTERS:
+        tables, figures = _expected_tables(name), _figures(name)
+        assert figures >= 1 and 2 * figures >= tables, f"{name}: {figures} figures for {tables} tables"
+
+
+def test_main_chapters_tell_no_project_history(built_book):
+    """First-person project history ("at first we…") belongs in appendix A, not in a chapter a student learns from."""
+    for name in pages():
+        if name.startswith("9"):  # the appendix keeps the record
+            continue
+        nb = _executed(name)
+        text = "\n".join([c.source for c in nb.cells if c.cell_type == "markdown"]
+                         + [_outputs_text(c) for c in nb.cells if c.cell_type == "code"])
+        found = HISTORY.search(text)
+        assert not found, f"{name}: {text[max(0, found.start() - 80):found.end() + 80]!r}"
+
+
+def test_sentences_that_state_numbers_read_them_from_the_library_and_the_runs(built_book):
+    """The sentences a reader once found wrong are computed: chapter 4's receptive field against its crop (from
+    the model), chapter 6's note on how long each model trained (from the runs' configs), chapter 5's lengths."""
+    from colorlib.model import ColorizationNet, describe_blocks
+    from colorlib.runs import read_config
+
+    out_rf = describe_blocks(ColorizationNet(width=1.0), 176)[-1]["receptive_field"]
+    ch4 = "\n".join(_outputs_text(c) for c in _executed("04_model").cells if c.cell_type == "code")
+    assert f"the output's receptive field: {out_rf} px, {out_rf / 176:.1f} times the 176-pixel crop" in ch4
+    shown = SHARED_DATA if SHARED_DATA.is_dir() else None
+    runs = runs_for(PROFILE, train_data_for(get_profile(PROFILE).train_on, None, shown))
+    steps = {loss: read_config(path.parent)["steps"] for loss, path in find_runs(runs).items()}
+    ch6 = "\n".join(_outputs_text(c) for c in _executed("06_evaluation").cells if c.cell_type == "code")
+    if len(set(steps.values())) == 1:
+        assert f"{next(iter(steps.values())):,} steps" in ch6
+    else:
+        assert "steps " + ", ".join(f"{loss} {n:,}" for loss, n in steps.items()) in ch6
+
+
 def test_every_page_in_a_real_browser_offline(built_book):
     """Served on localhost, opened in headless Chromium at 1300 px: HTTP 200, no console errors, every image
     loaded, math rendered, every table a <table> (chapter 6's Table 1 complete), no raw Markdown, no dead
