@@ -228,10 +228,11 @@ def trial_label(name: str, common: frozenset[str] = frozenset()) -> str:
     return ", ".join(parts).replace("=", "=<wbr>") if parts else "base"
 
 
-def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None) -> str:
+def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None, rule: str = "the rule's choice") -> str:
     """Recorded trials as a Markdown table: the loss trained, the held-out loss, that loss's scores on the tune
     photos for every column of Table 1, and the training time. The trial each loss chose is in bold: ``chosen``
-    ({loss: trial}, e.g. by :func:`choose_solver`), else the one with the lowest held-out loss. A setting that
+    ({loss: trial}, e.g. by :func:`choose_solver`; ``rule`` names it under the table), else the one with the lowest
+    held-out loss. A setting that
     every trial shares is said once under the table instead of in every row."""
     from .evaluate import COLUMNS
     from .tables import markdown_table
@@ -246,7 +247,7 @@ def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None) -
         rows.append([f"{mark}{trial_label(t['trial'], common)}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
                      *(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown),
                      "–" if t.get("seconds") is None else t["seconds"]])
-    rule = "the solver rule's choice" if chosen else "the lowest held-out loss"
+    rule = rule if chosen else "the lowest held-out loss"
     verdicts = "; ".join(f"{loss}: **{trial_label(t['trial'], common).replace('<wbr>', '')}**" for loss, t in best.items())
     shared = f" Every trial here has {', '.join(sorted(common))}." if common else ""
     table = markdown_table(["trial", "loss", "held-out loss", *(c.header for c in shown), WALL_CLOCK], rows,
