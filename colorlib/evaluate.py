@@ -28,6 +28,7 @@ from .losses import uses_regression
 from .metrics import (
     PSNR_CAP,
     ab_error,
+    ab_spread,
     auc_from_counts,
     bootstrap_ci,
     class_balanced_auc_from_counts,
@@ -486,6 +487,14 @@ LEARNED_FALL = -0.03  # the training loss of the last 100 steps is at least 3% b
 LEARNED_SPREAD = 2.0  # Lab units: predicted ab varies across a photo's pixels by more than this (mean over photos)
 
 
+def washes(predictions: dict[str, Tensor]) -> dict[str, float]:
+    """The methods whose predicted ab ``(N,2,H,W)`` varies within a photo by no more than :data:`LEARNED_SPREAD`
+    (the spread check of :func:`learned`), with that spread in Lab units: each photo painted in nearly one tint,
+    whose colourfulness measures the tint and which leaves nothing gray only because it tints everything."""
+    spreads = {method: ab_spread(ab)["within"] for method, ab in predictions.items()}
+    return {method: spread for method, spread in spreads.items() if spread <= LEARNED_SPREAD}
+
+
 def learned(loss_change: float, spread_within: float) -> bool:
     """Both checks: the training loss fell by at least 3% (``loss_change``, last 100 steps over the first 100
     minus one) and the predicted ab varies within a photo by more than 2 Lab units (``spread_within``)."""
@@ -498,7 +507,6 @@ def learning_evidence(runs: str | Path, evaluation: Evaluation, label: str = "")
     steps) and how much its predictions vary, within a photo and across photos
     (:func:`colorlib.metrics.ab_spread`, Lab units), beside the ground truth's; ``learned`` when both pass
     :data:`LEARNED_FALL` and :data:`LEARNED_SPREAD`."""
-    from .metrics import ab_spread
     from .runs import loss_fall, read_log
 
     truth = ab_spread(evaluation.eval_set.ab)

@@ -179,7 +179,7 @@ def run_length_trials(loss: str, data: str | None, out: str | Path, base: str = 
 def set_out_snapshot(run: Path, folder: Path, steps: int) -> None:
     """A run folder for the model ``run`` kept at ``steps``: that model as ``model.pt``, the log's first ``steps``
     rows, and the run's config with ``steps`` and ``snapshot_of`` (the run it comes from, and its length)."""
-    from .runs import CONFIG, LOG
+    from .runs import CONFIG, LOG, read_config
     from .train import snapshot_name
 
     source = run / snapshot_name(steps)
@@ -189,7 +189,7 @@ def set_out_snapshot(run: Path, folder: Path, steps: int) -> None:
     (folder / FINAL).write_bytes(source.read_bytes())
     rows = (run / LOG).read_text(encoding="utf-8").splitlines()
     (folder / LOG).write_text("\n".join(rows[: steps + 1]) + "\n", encoding="utf-8")  # header + steps rows
-    config = json.loads((run / CONFIG).read_text(encoding="utf-8"))
+    config = read_config(run)
     config["snapshot_of"] = {"out": config["out"], "steps": config["steps"]}
     config["steps"] = steps
     (folder / CONFIG).write_text(json.dumps(config, indent=1), encoding="utf-8")

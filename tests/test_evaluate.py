@@ -126,3 +126,15 @@ def test_another_folder_is_scored_on_its_validation_photos_with_the_runs_prior(p
     result = evaluate_fn(tmp_path / "runs", str(photo_folder), "smoke", ci=False)
     assert np.array_equal(result.prior, load_checkpoint(run / "model.pt")["prior"].double().numpy())
     assert result.eval_set.split == "val"
+
+
+def test_washes_are_the_predictions_that_fail_the_spread_check():
+    from colorlib.evaluate import LEARNED_SPREAD, washes
+
+    tint = torch.zeros(2, 2, 8, 8)
+    tint[:, 1] = 12.0  # one yellow tint over every pixel: no spread within a photo
+    varied = torch.zeros(2, 2, 8, 8)
+    varied[:, 0, :4] = 10.0  # the top half red, the bottom half gray: 5 Lab units of spread
+    found = washes({"tint": tint, "varied": varied})
+    assert list(found) == ["tint"] and found["tint"] == pytest.approx(0.0)
+    assert LEARNED_SPREAD < 5.0
