@@ -12,7 +12,7 @@ TRAIN_DATA ?=
 PROFILE ?=
 
 # Offline site assets, from the npm registry at build time: MathJax, require.js, the widgets HTML manager, and
-# ONNX Runtime Web for chapter 9's in-browser colorizer (the page loads it; no other page does).
+# ONNX Runtime Web for the in-browser colorizers of chapters 9 and 10 (those pages load it; no other page does).
 VENDOR := book/_static/vendor
 NPM := build/npm-assets
 NODE_TOOLS := build/node
@@ -70,10 +70,10 @@ assets: $(VENDOR)/.done
 
 site: $(STAMP) assets
 	$(BIN)/jupyter-book build . -W --builder html --path-output book
-	@echo "open book/_build/html/index.html (chapter 9's colorizer needs HTTP: make serve)"
+	@echo "open book/_build/html/index.html (the colorizers of chapters 9 and 10 need HTTP: make serve)"
 
-# The built site over HTTP on this machine: chapter 9's colorizer fetches its model and runtime, which browsers
-# refuse to a page opened from disk (file://).
+# The built site over HTTP on this machine: the colorizers of chapters 9 and 10 fetch their models and runtime, which
+# browsers refuse to a page opened from disk (file://).
 serve: $(STAMP)
 	@echo "serving book/_build/html on http://localhost:8000/ (Ctrl-C stops)"
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory book/_build/html

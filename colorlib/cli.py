@@ -96,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     cfg = TrainConfig(loss=args.loss, profile=args.profile, data=training_folder(args.data, args.profile), out=args.out,
                       steps=args.steps,
                       seed=args.seed, device=args.device, lam=args.lam, split=args.split, resume=args.resume,
-                      overrides=parse_overrides(args.set))
+                      overrides=parse_overrides(args.set), base=args.base)
     folder = train(cfg)
     print(f"trained {args.loss}: {folder}")
 
@@ -162,8 +162,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_colorize(args: argparse.Namespace) -> None:
     from .evaluate import colorize_files
+    from .hints import parse_hint
 
-    failed = colorize_files(args.images, args.checkpoint, args.out, args.size)
+    hints = [parse_hint(h) for h in args.hint]
+    failed = colorize_files(args.images, args.checkpoint, args.out, args.size, hints=hints or None)
     if failed:
         raise SystemExit(1)
 
@@ -237,8 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", help="train the network with one of the four losses")
-    p.add_argument("--loss", required=True, help="l2, class, full-soft or full-onehot")
-    p.add_argument("--profile", help="smoke, cpu or gpu (default: gpu with CUDA, else cpu)")
+    p.add_argument("--loss", required=True, help="l2, class, full-soft or full-onehot; psnr for a hint profile")
+    p.add_argument("--profile", help="smoke, cpu or gpu, their -semantic and -hints counterparts (default: gpu with "
+                   "CUDA, else cpu)")
     p.add_argument("--train-data", "--data", dest="data", help="the photos to train on (default: $COLORLIB_TRAIN_DATA, else the profile's data set under "
                    "../shared/datasets, e.g. imagenette-160, else $COLORLIB_DATA, else the embedded photos)")
     p.add_argument("--out", default=str(RUNS), help="runs folder; the run goes to OUT/LOSS/")
@@ -251,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a profile field, e.g. --set precision=fp32 or --set data_mode=stream (repeatable)")
+    p.add_argument("--base", help="a hint profile (cpu-hints, …; chapter 10): the semantic model.pt it starts from "
+                   "(default: the book's full-soft model of the profile's semantic counterpart)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="a tuning trial: train on fit, score on tune (never val)")
@@ -293,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: the best committed model (results/cpu-semantic-imagenette-160/full-soft)")
     p.add_argument("--out", required=True, help="output folder (PNG)")
     p.add_argument("--size", type=int, help="prediction resolution (shorter side); default: the run's")
+    p.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB[,SIZE]",
+                   help="give the pixel at column X, row Y (the photo's own pixels, from its top-left corner) the "
+                        "colour #RRGGBB, as a SIZE×SIZE patch (default 6); repeatable. Needs a hint colorizer: the "
+                        "default --checkpoint is then the committed one (results/cpu-hints-nips17-dev/psnr)")
     p.set_defaults(func=cmd_colorize)
 
     p = sub.add_parser("export-onnx", help="a trained colorizer as an ONNX graph (chapter 9's in-browser page)")

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab
-from .data import ColorDataset, find_images, load_rgb, report_skip, rgb_to_tensor
+from .data import ColorDataset, find_images, load_rgb, rgb_to_tensor
 from .download import find_weights
 from .encode import DEFAULT_T
 from .losses import uses_regression
@@ -379,17 +379,23 @@ def prediction_size(h: int, w: int, size: int, multiple: int) -> tuple[int, int]
 
 
 def colorize_photo(model: ColorizationNet, rgb: np.ndarray, size: int, decoder: str = "annealed-mean",
-                   T: float = DEFAULT_T) -> np.ndarray:
+                   T: float = DEFAULT_T, hints: list | None = None) -> np.ndarray:
     """Colorize a photo ``(H,W,3)`` uint8 at its own resolution: predict ab from a copy of its lightness resized
     (antialiased) to :func:`prediction_size`, upsample ab, recombine with the original L. Chapter 9's page does
-    the same in the browser (``book/_static/colorize.js``)."""
+    the same in the browser (``book/_static/colorize.js``). ``hints``: :class:`colorlib.hints.Hint` in the photo's
+    own pixels, for a hint colorizer (chapter 10; its page, ``book/_static/hints.js``, does the same)."""
     x = rgb_to_tensor(rgb)[None]
     L_full = split_lab(rgb_to_lab(x))[0]
     h, w = rgb.shape[:2]
     small = prediction_size(h, w, size, getattr(model, "SIZE_MULTIPLE", 8))
     L_small = F.interpolate(L_full, size=small, mode="bilinear", align_corners=False, antialias=True)
-    ab = model.colorize_ab(L_small, T=T, decoder=decoder)
-    ab_full = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+    if hints:
+        from .hints import photo_hints_ab
+
+        ab_full = photo_hints_ab(model, L_small, hints, (h, w), T)
+    else:
+        ab = model.colorize_ab(L_small, T=T, decoder=decoder)
+        ab_full = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
     out = lab_to_rgb(join_lab(L_full, ab_full))[0]
     return (out.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
@@ -424,14 +430,22 @@ def load_colorizer(checkpoint: str, size: int | None = None) -> tuple[Colorizati
     return model, decoder_for(info["config"]["loss"]), size or run_eval_size(info)
 
 
-def colorize_files(files: list[str], checkpoint: str | None, out: str, size: int | None = None) -> int:
+def colorize_files(files: list[str], checkpoint: str | None, out: str, size: int | None = None,
+                   hints: list | None = None) -> int:
     """Colorize each file into ``out`` (PNG, same stem). Returns the number of failures; a bad file gets
-    one error line and the others are still processed."""
+    one error line and the others are still processed. ``hints`` (:class:`colorlib.hints.Hint`, in each photo's
+    own pixels) need a hint colorizer: the default checkpoint is then the committed one (chapter 10)."""
     from PIL import Image
 
     from .data import find_images
 
+    if hints and checkpoint is None:
+        from .hints import default_hint_checkpoint
+
+        checkpoint = default_hint_checkpoint()
     model, decoder, size = load_colorizer(checkpoint or default_checkpoint(), size)
+    if hints and not hasattr(model, "spread"):
+        raise ValueError(f"--hint: {checkpoint} is not a hint colorizer; leave --checkpoint out to use the committed one")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -442,10 +456,13 @@ def colorize_files(files: list[str], checkpoint: str | None, out: str, size: int
     for path in tqdm(paths, desc="colorizing", disable=len(paths) < 2):
         try:
             rgb = load_rgb(path)
-            Image.fromarray(colorize_photo(model, rgb, size, decoder)).save(out_dir / f"{path.stem}.png")
-        except Exception as exc:
+            if hints:
+                from .hints import check_inside
+
+                check_inside(hints, *rgb.shape[:2])
+            Image.fromarray(colorize_photo(model, rgb, size, decoder, hints=hints)).save(out_dir / f"{path.stem}.png")
+        except Exception as exc:  # one line per bad file; the others are still colorized
             failed += 1
-            report_skip(path, f"{type(exc).__name__}: {exc}".splitlines()[0])
             print(f"colorlib colorize: error: {path}: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
     return failed
 

@@ -127,7 +127,8 @@ class ColorizationNet(nn.Module):
 def build_network(settings: dict, bins: Tensor | None = None) -> nn.Module:
     """The network a profile describes (``settings``: :meth:`Profile.as_dict`, or a run's saved
     ``profile_settings``): ``eccv16`` is :class:`ColorizationNet` at ``width``; ``semantic`` is
-    :class:`~colorlib.semantic.SemanticColorizer` with ``encoder`` and a decoder of 256·``width`` channels."""
+    :class:`~colorlib.semantic.SemanticColorizer` with ``encoder`` and a decoder of 256·``width`` channels; ``hints``
+    is that network, frozen, with a hint spread (:class:`~colorlib.hints.HintColorizer`)."""
     arch = settings.get("arch", "eccv16")  # runs saved before the field existed are eccv16
     if arch == "eccv16":
         return ColorizationNet(width=settings["width"], bins=bins)
@@ -135,6 +136,10 @@ def build_network(settings: dict, bins: Tensor | None = None) -> nn.Module:
         from .semantic import SemanticColorizer
 
         return SemanticColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins)
+    if arch == "hints":
+        from .hints import HintColorizer
+
+        return HintColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins)
     raise ValueError(f"arch: unknown value {arch!r}; allowed: {', '.join(ARCHS)}")
 
 

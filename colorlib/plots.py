@@ -1,4 +1,4 @@
-"""Figures for chapters 1–3. Each function returns a matplotlib Figure with title, labels and units."""
+"""Figures for the chapters. Each function returns a matplotlib Figure with title, labels and units."""
 
 from __future__ import annotations
 
@@ -458,4 +458,122 @@ def beliefs_figure(photo: np.ndarray, points: dict[str, tuple[int, int]], probs:
                     label=decoder)
         _ab_axes(ax, f"{i}. {name}")
     fig.axes[1].legend(fontsize=8, loc="lower left")
+    return fig
+
+
+# --- chapter 10: hints ------------------------------------------------------------------------------------------
+def _mark_hints(ax, hints, colours: list | None = None) -> None:
+    """Circles at hints (objects with ``y``, ``x``), filled with their colour when ``colours`` (sRGB 0..1) are given."""
+    for i, h in enumerate(hints):
+        face = colours[i] if colours else "none"
+        ax.plot(h.x, h.y, marker="o", markersize=9, markerfacecolor=face, markeredgecolor="white", markeredgewidth=1.8)
+
+
+def hint_reach_figure(truth: np.ndarray, automatic: np.ndarray, hint, reach: dict[str, np.ndarray],
+                      hinted: dict[str, np.ndarray], hint_rgb: tuple[float, float, float]) -> Figure:
+    """One hint's reach: the true photo and the automatic colorization (the hint marked) in the first column; for each
+    spread (name), the weight its hint gets at every pixel (0..1, the share of the colour that comes from the hint)
+    and the colorization with the hint. Images ``(H,W,3)`` sRGB in 0..1, weights ``(H,W)``."""
+    n = len(reach)
+    fig = Figure(layout="constrained", figsize=(3.3 * (n + 1), 6.4))
+    for row, (image, title) in enumerate(((truth, "the real photo"), (automatic, "automatic (no hint)"))):
+        ax = fig.add_subplot(2, n + 1, row * (n + 1) + 1)
+        ax.imshow(image)
+        _mark_hints(ax, [hint], [hint_rgb])
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    for j, name in enumerate(reach, start=2):
+        ax = fig.add_subplot(2, n + 1, j)
+        shown = ax.imshow(reach[name], cmap="magma", vmin=0, vmax=1)
+        _mark_hints(ax, [hint], [hint_rgb])
+        ax.set_title(f"{name}: the hint's weight", fontsize=10)
+        ax.set_axis_off()
+        fig.colorbar(shown, ax=ax, fraction=0.046, label="weight of the hint's colour (0..1)")
+        ax = fig.add_subplot(2, n + 1, n + 1 + j)
+        ax.imshow(hinted[name])
+        _mark_hints(ax, [hint], [hint_rgb])
+        ax.set_title(f"{name}: colorized with the hint", fontsize=10)
+        ax.set_axis_off()
+    return fig
+
+
+def hint_curve_figure(counts: list[int], psnr: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                      auc: dict[str, np.ndarray], paper: dict[int, float]) -> Figure:
+    """Left: mean PSNR (dB) against the number of random hints, with 95% bootstrap intervals (name -> (mean, low,
+    high) per count), beside the paper's curve (theirs: their network, their photos). Right: the rebalanced AuC (%)
+    against the number of hints. The x axis is symmetric-log (0 hints is a point)."""
+    fig = Figure(layout="constrained", figsize=(11, 4.2))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for name, (mean, low, high) in psnr.items():
+        line = left.plot(counts, mean, marker="o", label=f"{name} (this book)")[0]
+        left.fill_between(counts, low, high, color=line.get_color(), alpha=0.25)
+        right.plot(counts, auc[name], marker="o", label=name, color=line.get_color())
+    left.plot(list(paper), list(paper.values()), marker="s", linestyle="--", color="gray",
+              label="Zhang et al. 2017 (theirs: full network, their photos)")
+    for ax, label in ((left, "PSNR (dB), mean over photos"), (right, "rebalanced AuC (%)")):
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xticks(counts, [str(c) for c in counts])
+        ax.set_xlabel("random 6×6 hints of the true colour per photo")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    left.set_title("How much the hints help: PSNR")
+    right.set_title("… and the rebalanced AuC")
+    return fig
+
+
+def hint_gallery_figure(rows: list[dict]) -> Figure:
+    """Rows of photos: the real photo, the automatic colorization, then with 1, 2, 3 … hints (each a dict with
+    ``truth``, ``columns`` (title -> sRGB ``(H,W,3)``), ``hints`` (title -> the hints shown, with ``colours``) and
+    ``label``)."""
+    ncol = 1 + max(len(r["columns"]) for r in rows)
+    fig = Figure(layout="constrained", figsize=(2.3 * ncol, 2.45 * len(rows)))
+    for i, row in enumerate(rows):
+        panels = {"the real photo": row["truth"], **row["columns"]}
+        for j, (title, image) in enumerate(panels.items()):
+            ax = fig.add_subplot(len(rows), ncol, i * ncol + j + 1)
+            ax.imshow(image)
+            shown = row["hints"].get(title, [])
+            _mark_hints(ax, shown, row["colours"][: len(shown)])
+            ax.set_title(title, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(row["label"], fontsize=7)
+    return fig
+
+
+def swatches_figure(photo: np.ndarray, point: tuple[int, int], probs: torch.Tensor, bins: np.ndarray,
+                    found: list[dict], lightness: float, title: str) -> Figure:
+    """What the page suggests at a clicked pixel: the photo with the pixel marked, the model's distribution there on
+    the ab plane (circle area = probability) with the suggested swatches, and the swatches as colour chips with
+    their probability."""
+    from .color import join_lab
+
+    fig = Figure(layout="constrained", figsize=(11, 3.8))
+    ax = fig.add_subplot(1, 3, 1)
+    ax.imshow(photo)
+    ax.plot(point[1], point[0], marker="o", markersize=14, fillstyle="none", color="white", markeredgewidth=2)
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+    ax = fig.add_subplot(1, 3, 2)
+    rgb, outside = ab_plane_rgb(lightness)
+    rgb[outside] = 1.0
+    ax.imshow(rgb, extent=(*AB_LIMITS, *AB_LIMITS), alpha=0.45)
+    p = probs.numpy()
+    shown = p > 1e-3
+    ax.scatter(bins[shown, 0], bins[shown, 1], s=2500 * p[shown], facecolors="none", edgecolors="black", linewidths=0.8)
+    for i, s in enumerate(found, start=1):
+        ax.plot(s["a"], s["b"], marker="*", markersize=15, color="gold", markeredgecolor="black")
+        ax.annotate(str(i), (s["a"], s["b"]), xytext=(7, 5), textcoords="offset points", fontsize=11, fontweight="bold")
+    _ab_axes(ax, "the model's distribution there (stars: suggestions)")
+    ax = fig.add_subplot(1, 3, 3)
+    for i, s in enumerate(found):
+        chip = lab_to_rgb(join_lab(torch.tensor([[[lightness]]]), torch.tensor([[[s["a"]]], [[s["b"]]]]).float()))
+        ax.add_patch(Rectangle((0, -i - 0.9), 1, 0.8, color=chip.flatten().tolist()))
+        ax.text(1.15, -i - 0.5, f"{i + 1}. a {s['a']:+.0f}, b {s['b']:+.0f}: {100 * s['p']:.0f}%", va="center", fontsize=10)
+    ax.set_xlim(0, 4)
+    ax.set_ylim(-len(found) - 0.2, 0.2)
+    ax.set_axis_off()
+    ax.set_title("suggested colours (probability)", fontsize=10)
     return fig

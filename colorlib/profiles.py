@@ -92,6 +92,23 @@ PROFILES: dict[str, Profile] = {
                             lr_final=1e-5, checkpoint_every=1000, workers=8, arch="semantic"),
 }
 
+# The hint colorizer (chapter 10): the semantic model of the same budget, frozen, with a spread trained on simulated
+# hints; only the spread's few ten thousand parameters train (no weight decay: the spread starts as the untrained rule,
+# and decay would pull it towards a flat one), so a few hundred steps suffice. At a rate of 1e-2 Adam's first steps
+# scrambled the embedding the spread starts from, and the trained spread ended below its starting point (A.9).
+# The spread trains on photos its base model never trained on (nips17-dev's training split; the base trained on
+# Imagenette): how far to trust the base's own colour against a hint must be learned where the base is as good as on
+# new photos, not where it fits its own training photos (appendix A.9 measures both). Near-gray photos train too
+# (gray threshold 0): a hint of gray on a black-and-white photo should spread as far as any other, and the spread
+# learns that only from such photos.
+for _name, _steps in (("smoke", 20), ("cpu", 600), ("gpu", 2000)):
+    PROFILES[f"{_name}-hints"] = replace(PROFILES[f"{_name}-semantic"], name=f"{_name}-hints", arch="hints",
+                                         steps=_steps, lr=1e-3, lr_final=1e-5, weight_decay=0.0, decay="decoupled",
+                                         checkpoint_every=min(100, _steps), train_on="nips17-dev", gray_threshold=0.0)
+HINT_BASE_LOSS = "full-soft"  # the loss of the semantic model a hint colorizer starts from (the default colorizer's)
+HINT_LOSS = "psnr"  # the loss its spread trains with (colorlib.losses): the hinted annealed mean's per-photo log error,
+#                     the form of the PSNR curve chapter 10 reports (appendix A.9 compares full-soft and l2)
+
 
 # --- each loss's solver -------------------------------------------------------------------------------
 # The losses differ in scale by orders of magnitude (chapter 5), so one solver does not fit all four: each
@@ -175,6 +192,21 @@ def semantic_profile(name: str) -> str:
     return f"{base}-semantic"
 
 
+def base_of_hints(name: str) -> str:
+    """The semantic profile a hint profile's model starts from: ``cpu-hints`` -> ``cpu-semantic``."""
+    if not name.endswith("-hints") or f"{name.removesuffix('-hints')}-semantic" not in PROFILES:
+        raise ValueError(f"profile: {name!r} is not a hint profile")
+    return f"{name.removesuffix('-hints')}-semantic"
+
+
+def hints_profile(name: str) -> str:
+    """The hint profile of the same compute budget: ``cpu`` or ``cpu-semantic`` -> ``cpu-hints``."""
+    base = name.removesuffix("-semantic").removesuffix("-hints")
+    if f"{base}-hints" not in PROFILES:
+        raise ValueError(f"profile: {name!r} has no hint counterpart")
+    return f"{base}-hints"
+
+
 def default_profile_name() -> str:
     """``gpu`` when CUDA is present, else ``cpu``."""
     return "gpu" if torch.cuda.is_available() else "cpu"
@@ -188,7 +220,7 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-ARCHS = ("eccv16", "semantic")  # the networks a profile can name (colorlib.model.build_network)
+ARCHS = ("eccv16", "semantic", "hints")  # the networks a profile can name (colorlib.model.build_network)
 ENCODERS = ("lite0", "lite1", "lite2")  # the semantic network's frozen encoders (colorlib.semantic.load_lite)
 CHOICES = {"schedule": ("cosine", "constant"), "decay": ("decoupled", "coupled"), "arch": ARCHS,
            "encoder": ENCODERS, "precision": PRECISIONS, "memory_format": MEMORY_FORMATS,

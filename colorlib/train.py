@@ -32,10 +32,11 @@ from torch.utils.data import DataLoader, Sampler
 
 from .accel import Precision, RunPlan, configure_backends, plan_run
 from .data import TRAIN_SPLITS, ColorDataset, DeviceLoader, DevicePhotos
-from .losses import check_loss, compute_loss, target_ab, uses_regression
+from .hints import GRID_STRIDE, HintCells, hint_cells, simulate_hints
+from .losses import HINT_LOSSES, check_loss, compute_loss, target_ab, uses_regression
 from .metrics import default_floor
 from .model import build_network
-from .paths import RUNS, resolve_data
+from .paths import RUNS, display_path, resolve_data
 from .profiles import Profile, for_loss, get_profile, with_overrides
 from .quantize import bins_tensor
 from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
@@ -65,6 +66,9 @@ class TrainConfig:
     # trials score these snapshots of one run instead of training a run per length (colorlib.tune.run_length_trials)
     snapshots: tuple[int, ...] = ()
     resume: bool = False
+    # a hint profile's model (arch "hints", chapter 10) starts from this semantic model.pt; None: the book's
+    # full-soft model of the profile's semantic counterpart (colorlib.train.default_hint_base)
+    base: str | None = None
     command: list[str] = field(default_factory=lambda: invoked_command())
 
 
@@ -106,9 +110,26 @@ def validate(cfg: TrainConfig) -> tuple[Profile, torch.device, Path]:
         raise ValueError(f"split: cannot train on {cfg.split!r}; allowed: {', '.join(TRAIN_SPLITS)}")
     if cfg.steps is not None and cfg.steps < 1:
         raise ValueError(f"steps: must be ≥ 1, got {cfg.steps}")
+    if cfg.loss in HINT_LOSSES and profile.arch != "hints":
+        raise ValueError(f"loss: {cfg.loss!r} trains a hint colorizer only; use a hint profile (e.g. cpu-hints)")
+    if profile.arch == "hints":
+        cfg.base = str(cfg.base or default_hint_base(profile.name))
+        if not Path(cfg.base).is_file():
+            raise FileNotFoundError(f"base: {cfg.base!r} does not exist; a hint model starts from a trained semantic "
+                                    "model (train it first, or pass --base)")
     folder = run_dir(cfg.out, cfg.loss)
     check_writable(folder)
     return profile, device, folder
+
+
+def default_hint_base(profile: str) -> Path:
+    """The model a hint profile starts from: the semantic ``full-soft`` of the same budget, trained on its own
+    profile's photos, from the book's runs (``results/`` when committed): the default colorizer."""
+    from .paths import runs_for, training_photos
+    from .profiles import HINT_BASE_LOSS, base_of_hints
+
+    semantic = get_profile(base_of_hints(profile))
+    return runs_for(semantic.name, training_photos(semantic)) / HINT_BASE_LOSS / FINAL
 
 
 class StepSampler(Sampler[int]):
@@ -197,7 +218,7 @@ def finite_loss_value(value: Tensor) -> float:
 
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: Tensor, ab: Tensor,
                bins: Tensor, weights: Tensor, lr: float, precision: Precision | None = None,
-               clock: Callable[[str], None] | None = None) -> float:
+               clock: Callable[[str], None] | None = None, hints: HintCells | None = None) -> float:
     """One optimisation step on a batch; returns the loss value.
 
     ``L (N,1,S,S)`` in 0..100 and ``ab (N,2,S,S)`` in Lab units at full resolution; the targets are
@@ -205,12 +226,14 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: str, L: T
     ``weights (Q,)`` the rebalancing weights. ``precision``: the run's autocast (and, for fp16, its
     gradient scaler); None is plain fp32. Raises :class:`TrainingDiverged` before touching the weights
     when the loss is not finite. ``clock(phase)``, if given, is called after the forward pass, the loss
-    and the update (the benchmark times the phases of this very function)."""
+    and the update (the benchmark times the phases of this very function). ``hints``: a hint model's simulated
+    hints for this batch (:func:`colorlib.hints.simulate_hints`), which it sees beside ``L``."""
     precision = precision or Precision("fp32", L.device)
     for group in optimizer.param_groups:
         group["lr"] = lr
     with precision.autocast():
-        output = net(L, regression=uses_regression(loss))
+        inputs = (L,) if hints is None else (L, hints)
+        output = net(*inputs, regression=uses_regression(loss))
     if clock is not None:
         clock("forward")
     value = compute_loss(loss, output, target_ab(ab), bins, weights)  # in fp32: the losses upcast
@@ -237,6 +260,14 @@ def build_model(profile: Profile, loss: str, bins: Tensor, device: torch.device,
 def plan_for(profile: Profile, device: torch.device, dataset: ColorDataset) -> RunPlan:
     """How a run of ``profile`` uses ``device`` (:func:`colorlib.accel.plan_run`) for this data set."""
     return plan_run(device, profile.precision, profile.memory_format, profile.data_mode, dataset.decoded_bytes)
+
+
+def training_hints(ab: Tensor, seed: int, step: int) -> HintCells:
+    """The simulated hints of a hint model's batch ``ab (N,2,S,S)`` at ``step``, on its 1/4 grid: a function of
+    (seed, step), so that a resumed run sees the hints it would have seen."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    size = ab.shape[-2:]
+    return hint_cells(simulate_hints(ab.cpu(), generator), *size, size[0] // GRID_STRIDE, size[1] // GRID_STRIDE).to(ab.device)
 
 
 def snapshot_name(step: int) -> str:
@@ -277,6 +308,10 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         precision.load_state_dict(ckpt.get("scaler", {}))
         torch.set_rng_state(ckpt["rng"])
         start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
+    elif profile.arch == "hints":  # the base model's prior: the hinted model is trained with the base's own loss
+        base = load_checkpoint(cfg.base)
+        model.base.load_trained_state({k: v.float() if v.is_floating_point() else v for k, v in base["model"].items()})
+        prior = base["prior"].double().numpy()
     else:
         prior = training_prior(cfg.data, profile, split=cfg.split, bins=bins.cpu().numpy())[0]
     # the floor chapter 6's rebalanced AuC uses: it binds only as λ nears 0 (below λ = 0.01 of Q = 313), where a bin
@@ -286,7 +321,8 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
     info = {**{k: v for k, v in asdict(cfg).items() if k != "resume"}, "profile": profile.name,
             "data_folder": None if cfg.data is None else str(Path(cfg.data).resolve()),
             "profile_settings": profile.as_dict(), "steps": total, "world_size": world,
-            "train_images": len(dataset), "device": device.type, "plan": plan.as_dict()}
+            "train_images": len(dataset), "device": device.type, "plan": plan.as_dict(),
+            "base": None if cfg.base is None else display_path(cfg.base)}  # a hint model's base, as a reader sees it
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     def state(step: int) -> dict:
@@ -324,8 +360,9 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
             for batch in loader:
                 L, ab = batch_to(batch, device, plan.torch_memory_format)
                 lr = learning_rate(profile, step, total)
+                hints = training_hints(ab, cfg.seed, step) if profile.arch == "hints" else None
                 try:
-                    value = train_step(net, optimizer, cfg.loss, L, ab, bins, weights, lr, precision)
+                    value = train_step(net, optimizer, cfg.loss, L, ab, bins, weights, lr, precision, hints=hints)
                 except TrainingDiverged as exc:
                     kept = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path.is_file() else "no checkpoint yet"
                     raise TrainingDiverged(f"{exc} at step {step + 1}; stopped, {kept}") from None
@@ -381,14 +418,18 @@ def first_step_scale(loss: str, profile: Profile, batch: dict, weights: Tensor, 
 
 
 def ensure_trained(loss: str, profile: str, data: str | None, runs: str | Path, retrain: bool = False,
-                   on_step: Callable[[int, float], None] | None = None, lam: float = DEFAULT_LAMBDA) -> Path:
+                   on_step: Callable[[int, float], None] | None = None, lam: float = DEFAULT_LAMBDA,
+                   base: str | Path | None = None) -> Path:
     """The run folder of ``loss`` under ``runs``: reuse its ``model.pt`` if present (unless ``retrain``),
-    else train (resuming a checkpoint left by an interrupted run). ``lam``: λ of the rebalancing weights."""
+    else train (resuming a checkpoint left by an interrupted run). ``lam``: λ of the rebalancing weights;
+    ``base``: a hint profile's base model (:attr:`TrainConfig.base`)."""
     folder = run_dir(runs, loss)
     if (folder / FINAL).is_file() and not retrain:
         return folder
     return train(TrainConfig(loss=loss, profile=profile, data=data, out=str(runs), resume=not retrain, lam=lam,
+                             base=None if base is None else str(base),
                              command=["colorlib", "train", "--loss", loss, "--profile", profile,
                                       *(["--data", str(data)] if data else []), "--out", str(runs),
-                                      *(["--lam", f"{lam:g}"] if lam != DEFAULT_LAMBDA else [])]),
+                                      *(["--lam", f"{lam:g}"] if lam != DEFAULT_LAMBDA else []),
+                                      *(["--base", str(base)] if base is not None else [])]),
                  on_step=on_step)

@@ -11,6 +11,9 @@ import { launch } from "./chromium.mjs";
 
 const [url, screenshot] = process.argv.slice(2);
 const KERNEL = process.env.LAB_KERNEL || "Python (colorbook)";
+// the slider to move (its label, exactly) and the value to type into it: chapter 3's λ by default
+const SLIDER = process.env.LAB_SLIDER || "λ";
+const VALUE = process.env.LAB_VALUE || "0.05";
 const origin = new URL(url).origin;
 const browser = await launch();
 const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -67,8 +70,9 @@ try {
   result.cells = await tab.locator(".jp-CodeCell").count();
   result.kernel = (await tab.locator(".jp-Toolbar-kernelName").first().innerText()).trim();
   result.errors = await tab.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", { hasText: "Traceback" }).count();
-  // The λ slider and the picture it drives (one ipywidgets VBox).
-  const label = tab.locator(".widget-label", { hasText: /^λ$/ }).first();
+  // The slider and the picture it drives (one ipywidgets VBox).
+  const exact = new RegExp(`^${SLIDER.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  const label = tab.locator(".widget-label", { hasText: exact }).first();
   const slider = tab.locator(".widget-slider", { has: label }).first();
   await slider.scrollIntoViewIfNeeded();
   const box = tab.locator(".widget-vbox", { has: slider }).first();
@@ -79,7 +83,7 @@ try {
   result.lambdaBefore = (await readout.innerText()).trim();
   await readout.click();
   await tab.keyboard.press("Control+A");
-  await tab.keyboard.type("0.05");
+  await tab.keyboard.type(VALUE);
   await tab.keyboard.press("Enter");
   let changed = false;
   for (let i = 0; i < 60 && !changed; i++) {
@@ -91,8 +95,8 @@ try {
   result.figureChanged = changed;
   await failOnDialog();
   await tab.screenshot({ path: screenshot, fullPage: false });
-  if (!changed) result.problems.push("the figure did not change when λ moved");
-  if (result.lambdaAfter === result.lambdaBefore) result.problems.push("the λ slider did not move");
+  if (!changed) result.problems.push(`the figure did not change when ${SLIDER} moved`);
+  if (result.lambdaAfter === result.lambdaBefore) result.problems.push(`the ${SLIDER} slider did not move`);
   if (result.errors) result.problems.push(`${result.errors} cells raised`);
 } catch (e) {
   result.problems.push(String(e).split("\n")[0]);

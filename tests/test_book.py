@@ -338,3 +338,85 @@ def test_colorize_page_opened_from_disk_says_how_to_open_it(built_book):
     assert result["state"] == "failed", result
     assert "make serve" in result["message"] and \
         "http://localhost:8000/book/chapters/09_colorize_your_photo.html" in result["message"], result
+
+
+def test_the_hint_page_moves_the_colour_to_the_hint_and_paints_what_pytorch_paints(built_book, tmp_path):
+    """Chapter 10 in a real browser: a photo the test makes (256×256) is colorized, a click in its middle offers the
+    model's suggested colours, and choosing the one farthest from the colour painted there moves the colour under and
+    around the click towards it (the mean ab distance within 12 px falls by at least half). A hint of a given colour
+    through the page's colour picker paints what `colorlib colorize --hint` paints (≤ 1 Lab unit of ab on average).
+    The update time is recorded beside the network's and PyTorch's."""
+    import statistics
+    import time
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from colorlib.color import rgb_to_lab
+    from colorlib.data import load_rgb, rgb_to_tensor, scan
+    from colorlib.evaluate import colorize_photo, load_colorizer, prediction_size
+    from colorlib.hints import hint_cells, hint_from_hex
+    from colorlib.paths import training_photos
+    from colorlib.profiles import HINT_LOSS
+
+    if not NODE_TOOLS.is_dir() or not shutil.which("chromium"):
+        pytest.fail("browser tools missing: run `make browser` (make test does)")
+    meta = json.loads((built_book / "_static" / "generated" / "hints" / "hints.json").read_text())
+    source = scan(SHARED_DATA if SHARED_DATA.is_dir() else None, "val", gray_threshold=5.0).items[1].path
+    photo = tmp_path / "photo.png"
+    Image.fromarray(load_rgb(source)).resize((256, 256)).save(photo)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out, hex_colour = tmp_path / "hinted.png", "#3070c0"
+    try:
+        run = subprocess.run(["node", str(REPO / "tests" / "hints_check.mjs"),
+                              f"http://127.0.0.1:{server.server_port}/book/chapters/10_hints.html", str(photo), str(out),
+                              hex_colour], capture_output=True, text=True, timeout=600,
+                             env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin"})
+    finally:
+        server.shutdown()
+    line = next((x for x in run.stdout.splitlines() if x.startswith("{")), None)
+    assert line, run.stderr[-3000:]
+    result = json.loads(line)
+    assert not result["problems"] and not result["offsite"], result
+    assert result["after"] <= result["before"] / 2, result  # the colour moved at least halfway to the hint
+    assert result["listed"] == 2 and result["downloadEnabled"], result
+    # parity with PyTorch for the same hint, with the book's own hint model (whichever profile built the site)
+    hints_profile = get_profile(meta["profile"])
+    checkpoint = str(runs_for(hints_profile.name, training_photos(hints_profile)) / HINT_LOSS / "model.pt")
+    model, decoder, size = load_colorizer(checkpoint)
+    rgb = load_rgb(photo)
+    x, y = result["parityPoint"]
+    hint = hint_from_hex(x, y, hex_colour, result["paritySide"])
+    ours = colorize_photo(model, rgb, size, decoder, hints=[hint])
+    browser = np.asarray(Image.open(out).convert("RGB"))
+
+    def ab(image):
+        return rgb_to_lab(rgb_to_tensor(image))[1:].double()
+
+    gap = torch.linalg.vector_norm(ab(browser) - ab(ours), dim=0)
+    # PyTorch's times for the same work: the network once, then one update (the spread and the decoding)
+    L = rgb_to_lab(rgb_to_tensor(rgb)[None])[:, :1]
+    small = torch.nn.functional.interpolate(L, size=prediction_size(256, 256, size, model.SIZE_MULTIPLE),
+                                            mode="bilinear", antialias=True)
+    start = time.perf_counter()
+    logits, e, keep = model.parts(small)
+    network = time.perf_counter() - start
+    cells = hint_cells([[hint]], 256, 256, *logits.shape[-2:])
+    start = time.perf_counter()
+    with torch.no_grad():
+        model.spread(logits, e, keep, cells.index, cells.ab, cells.valid, model.bins)
+    update = time.perf_counter() - start
+    report = {"photo": [256, 256], "page_update_ms_median": statistics.median(result["updates"][1:]),
+              "page_update_ms": result["updates"], "page_network_ms": result["networkMs"],
+              "pytorch_network_ms": 1000 * network, "pytorch_spread_ms": 1000 * update,
+              "mean_ab_gap": float(gap.mean()), "max_ab_gap": float(gap.max()),
+              "distance_before": result["before"], "distance_after": result["after"], "chosen": result["chosen"],
+              "page_load_seconds": result["loadSeconds"]}
+    (built_book.parent / "hints-timing.json").write_text(json.dumps(report, indent=1))
+    shots = built_book.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    shutil.copy(out.with_name("hinted-example.png"), shots / "hints_an_example.png")
+    assert report["mean_ab_gap"] <= 1.0, report

@@ -73,17 +73,19 @@ def _node_result(run: subprocess.CompletedProcess) -> dict:
     return result
 
 
-def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path):
+@pytest.mark.parametrize(("chapter", "slider", "value"), [("03_class_rebalancing", "λ", "0.05"),
+                                                          ("10_hints", "hint x (%)", "80")])
+def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path, chapter, slider, value):
     if not NODE_TOOLS.is_dir() or not shutil.which("chromium"):
         pytest.fail("browser tools missing: run `make browser` (make test does)")
     assert _make_lab_dry_run().returncode == 0
     import papermill as pm
 
-    # chapter 3 in the smoke profile, its parameters set the way papermill sets them, opened live
+    # the chapter in the smoke profile, its parameters set the way papermill sets them, opened live
     work = tmp_path / "lab"
     work.mkdir()
     params = {"profile": "smoke", "data": str(SHARED_DATA) if SHARED_DATA.is_dir() else None}
-    pm.execute_notebook(str(NOTEBOOKS / "03_class_rebalancing.ipynb"), str(work / "chapter.ipynb"),
+    pm.execute_notebook(str(NOTEBOOKS / f"{chapter}.ipynb"), str(work / "chapter.ipynb"),
                         parameters=params, prepare_only=True, kernel_name="colorbook")
     _write_lab_settings(tmp_path / "settings")
     port, token = _free_port(), secrets.token_hex(16)
@@ -103,9 +105,10 @@ def test_a_chapter_runs_live_and_its_slider_moves_the_figure(tmp_path):
         _wait_for(f"http://127.0.0.1:{port}/api/status?token={token}", 60)
         run = subprocess.run(["node", str(REPO / "tests" / "lab_check.mjs"),
                               f"http://127.0.0.1:{port}/lab/tree/chapter.ipynb?token={token}",
-                              str(shots / "live_03_class_rebalancing.png")],
+                              str(shots / f"live_{chapter}.png")],
                              capture_output=True, text=True, timeout=900,
-                             env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin"})
+                             env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin",
+                                  "LAB_SLIDER": slider, "LAB_VALUE": value})
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -60,6 +60,14 @@
     return out;
   }
 
+  /** CIE Lab of one sRGB colour given as bytes: [L, a, b] (colorlib.color.rgb_to_lab). */
+  function rgbToLab(r, g, b) {
+    const lin = [r, g, b].map((v) => toLinear(v / 255));
+    const xyz = XYZ_FROM_RGB.map((m, c) => (m[0] * lin[0] + m[1] * lin[1] + m[2] * lin[2]) / WHITE[c]);
+    const [fx, fy, fz] = xyz.map(f);
+    return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+  }
+
   // --- resampling: torch.nn.functional.interpolate(mode="bilinear", align_corners=False) -------------------
   /** Per output index: first input index and normalised weights. `antialias` widens the triangle filter by
    * the scale when shrinking, as PyTorch's antialiased kernel does; otherwise plain bilinear taps. */
@@ -264,7 +272,7 @@
       + `run \`make serve\` and open http://localhost:8000/${page}`;
   }
 
-  window.colorbookColorizer = { lightness, labToRgba, resize, predictionSize, annealedMean };
+  window.colorbookColorizer = { lightness, labToRgba, rgbToLab, resize, predictionSize, annealedMean };
   window.addEventListener("load", () => {
     for (const root of document.querySelectorAll(".cb-colorizer")) {
       start(root).catch((e) => {
