@@ -26,6 +26,7 @@ async function until(what, seconds, test) {
 
 /** Click the result canvas at photo pixel (x, y). */
 async function clickAt(x, y) {
+  await tab.locator(".hb-marks").scrollIntoViewIfNeeded();
   const box = await tab.locator(".hb-marks").boundingBox();
   const [W, H] = await tab.evaluate(() => { const c = document.querySelector(".hb-result"); return [c.width, c.height]; });
   await tab.mouse.click(box.x + (x + 0.5) * box.width / W, box.y + (y + 0.5) * box.height / H);
