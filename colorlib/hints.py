@@ -413,20 +413,18 @@ def swatches(probs: Tensor, bins: Tensor, most: int = SWATCHES, radius: float = 
     """Suggested colours at one pixel from its predicted distribution ``probs (Q,)``: the bins in order of
     probability, each joining the first swatch within ``radius`` Lab units of it (or starting a new one); each swatch
     the probability-weighted mean colour of its bins, with its total probability. The ``most`` most probable."""
-    order = torch.argsort(probs, descending=True).tolist()
-    found: list[dict] = []
-    for k in order:
-        ab = bins[k].double()
+    p, ab = probs.double().tolist(), bins.double().tolist()  # plain floats: this loop runs per pixel of a figure
+    found: list[list] = []  # [first a, first b, mass, Σ p·a, Σ p·b]
+    for k in sorted(range(len(p)), key=lambda i: -p[i]):
+        a, b = ab[k]
         for s in found:
-            if float(torch.linalg.vector_norm(s["first"] - ab)) < radius:
-                s["mass"] += float(probs[k])
-                s["sum"] += float(probs[k]) * ab
+            if (s[0] - a) ** 2 + (s[1] - b) ** 2 < radius**2:
+                s[2], s[3], s[4] = s[2] + p[k], s[3] + p[k] * a, s[4] + p[k] * b
                 break
         else:
-            found.append({"first": ab, "mass": float(probs[k]), "sum": float(probs[k]) * ab})
-    found.sort(key=lambda s: -s["mass"])
-    return [{"a": float(s["sum"][0] / s["mass"]), "b": float(s["sum"][1] / s["mass"]), "p": s["mass"]}
-            for s in found[:most] if s["mass"] > 0]
+            found.append([a, b, p[k], p[k] * a, p[k] * b])
+    found.sort(key=lambda s: -s[2])
+    return [{"a": s[3] / s[2], "b": s[4] / s[2], "p": s[2]} for s in found[:most] if s[2] > 0]
 
 
 # --- measuring: PSNR against the number of hints ------------------------------------------------------------------
