@@ -106,11 +106,11 @@ lint: $(STAMP)
 test: $(STAMP) lint assets browser
 	$(BIN)/python -m pytest -q -ra --durations=15
 
-# The book's checks (every page in a real browser, the take-away numbers, chapter 9's colorizer) on the site
+# The book's checks (every page in a real browser, the take-away numbers, the colorizers of chapters 9 and 10) on the site
 # that `make book` built, in its profile, instead of on the smoke book that `make test` builds.
 book-check: $(STAMP) assets browser
 	COLORBOOK_BUILT=$(or $(PROFILE),cpu) $(BIN)/python -m pytest -q -ra tests/test_book.py \
-	  -k "executed or take_away or browser or colorize"
+	  -k "executed or take_away or browser or colorize or hint_page"
 
 clean:
 	rm -rf book/_build book/chapters book/_static/vendor book/_static/generated book/_extra build .pytest_cache
