@@ -149,17 +149,23 @@ def example_photos(paths: list[Path], out: Path, side: int = 512) -> list[dict]:
     return examples
 
 
+def example_buttons(examples: list[dict], base: str, css_class: str) -> str:
+    """One button per example photo (``file`` under the site's ``generated/`` folder, ``title``), of ``css_class``."""
+    import html
+
+    return "".join(
+        f'<button type="button" class="{css_class}" data-src="{base}/generated/{e["file"]}" '
+        f'data-name="{html.escape(e["title"])}" style="border:0;padding:0;background:none;cursor:pointer" '
+        f'title="{html.escape(e["title"])}"><img src="{base}/generated/{e["file"]}" alt="{html.escape(e["title"])}" '
+        f'style="height:90px;width:auto;border-radius:4px"></button> ' for e in examples)
+
+
 def page_html(meta: dict, examples: list[dict], base: str) -> str:
     """The colorizer's page: file picker and drop zone, example buttons, the T slider, the gray input and the
     result side by side, a download button and a status line. ``base`` is the site's ``_static`` folder relative
     to the page; ``colorize.js`` does the work, ONNX Runtime Web runs the graph (both served from the site)."""
-    import html
 
-    buttons = "".join(
-        f'<button type="button" class="cb-example" data-src="{base}/generated/{e["file"]}" '
-        f'data-name="{html.escape(e["title"])}" style="border:0;padding:0;background:none;cursor:pointer" '
-        f'title="{html.escape(e["title"])}"><img src="{base}/generated/{e["file"]}" alt="{html.escape(e["title"])}" '
-        f'style="height:90px;width:auto;border-radius:4px"></button> ' for e in examples)
+    buttons = example_buttons(examples, base, "cb-example")
     return f"""
 <div class="cb-colorizer" data-base="{base}" data-model="generated/{Path(meta['file']).stem}" data-state="loading">
   <div class="cb-drop" style="border:2px dashed #999;border-radius:8px;padding:1em;text-align:center">
@@ -294,13 +300,8 @@ def hints_page_html(meta: dict, examples: list[dict], base: str) -> str:
     result to pick a pixel; its suggested colours appear as buttons, or any colour), the list of hints with remove
     buttons, the hint size, a download button and a status line. ``hints.js`` does the work (with colorize.js's
     colour math), ONNX Runtime Web runs the two graphs of :func:`export_hints_onnx`."""
-    import html
 
-    buttons = "".join(
-        f'<button type="button" class="hb-example" data-src="{base}/generated/{e["file"]}" '
-        f'data-name="{html.escape(e["title"])}" style="border:0;padding:0;background:none;cursor:pointer" '
-        f'title="{html.escape(e["title"])}"><img src="{base}/generated/{e["file"]}" alt="{html.escape(e["title"])}" '
-        f'style="height:90px;width:auto;border-radius:4px"></button> ' for e in examples)
+    buttons = example_buttons(examples, base, "hb-example")
     return f"""
 <div class="hb-colorizer" data-base="{base}" data-model="generated/hints/hints.json" data-state="loading">
   <div style="border:2px dashed #999;border-radius:8px;padding:1em;text-align:center">

@@ -253,15 +253,18 @@
       });
     }
     T.addEventListener("input", () => { tOut.textContent = Number(T.value).toFixed(2); if (current) paint(); });
-    $(".cb-download").addEventListener("click", () => {
-      $(".cb-result").toBlob((png) => {
-        const link = document.createElement("a");
-        link.href = URL.createObjectURL(png);
-        link.download = `${current.name.replace(/\.[^.]+$/, "")}-colorized.png`;
-        link.click();
-        setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-      }, "image/png");
-    });
+    $(".cb-download").addEventListener("click", () => downloadCanvas($(".cb-result"), current.name, "colorized"));
+  }
+
+  /** Save a canvas as PNG, named after the photo `name` with `suffix` (the page's download button). */
+  function downloadCanvas(canvas, name, suffix) {
+    canvas.toBlob((png) => {
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(png);
+      link.download = `${name.replace(/\.[^.]+$/, "")}-${suffix}.png`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    }, "image/png");
   }
 
   // Opened from disk (file://), the page may not fetch its model and runtime: browsers refuse that. Say how to
@@ -272,7 +275,8 @@
       + `run \`make serve\` and open http://localhost:8000/${page}`;
   }
 
-  window.colorbookColorizer = { lightness, labToRgba, rgbToLab, resize, predictionSize, annealedMean };
+  window.colorbookColorizer = { lightness, labToRgba, rgbToLab, resize, predictionSize, annealedMean, downloadCanvas,
+                                fromDiskMessage };
   window.addEventListener("load", () => {
     for (const root of document.querySelectorAll(".cb-colorizer")) {
       start(root).catch((e) => {

@@ -238,15 +238,7 @@
     for (const button of root.querySelectorAll(".hb-example")) {
       button.addEventListener("click", async () => load(await (await fetch(button.dataset.src)).blob(), button.dataset.name));
     }
-    $(".hb-download").addEventListener("click", () => {
-      $(".hb-result").toBlob((png) => {
-        const link = document.createElement("a");
-        link.href = URL.createObjectURL(png);
-        link.download = `${photo.name.replace(/\.[^.]+$/, "")}-hinted.png`;
-        link.click();
-        setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-      }, "image/png");
-    });
+    $(".hb-download").addEventListener("click", () => C.downloadCanvas($(".hb-result"), photo.name, "hinted"));
   }
 
   window.colorbookHints = { cellOf, patchBounds, swatches, probsAt };
@@ -255,10 +247,7 @@
       start(root).catch((e) => {
         root.dataset.state = "failed";
         const m = root.querySelector(".hb-message");
-        const page = location.pathname.split("/_build/html/").pop();
-        m.textContent = location.protocol === "file:"
-          ? "This page was opened from disk, where browsers do not let it load the colorizer. In the repository, "
-            + `run \`make serve\` and open http://localhost:8000/${page}`
+        m.textContent = location.protocol === "file:" ? C.fromDiskMessage()
           : `The hint colorizer could not start: ${e && e.message ? e.message : e}`;
         m.dataset.kind = "error";
       });
