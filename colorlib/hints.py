@@ -353,7 +353,7 @@ class HintColorizer(nn.Module):
 def from_base(checkpoint: str, trained: bool = False) -> HintColorizer:
     """A hint colorizer around the semantic model of ``checkpoint`` (a ``model.pt``), with the untrained spread
     (:data:`UNTRAINED`); for a hint model's own ``model.pt`` use :func:`colorlib.runs.load_model`."""
-    from .runs import load_checkpoint
+    from .runs import float_state, load_checkpoint
 
     ckpt = load_checkpoint(checkpoint)
     settings = ckpt["config"]["profile_settings"]
@@ -363,7 +363,7 @@ def from_base(checkpoint: str, trained: bool = False) -> HintColorizer:
     from .model import _ch
 
     model = HintColorizer(settings["encoder"], _ch(256, settings["width"]), bins=ckpt["bins"])
-    model.base.load_trained_state({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()})
+    model.base.load_trained_state(float_state(ckpt["model"]))
     return model.eval()
 
 

@@ -89,11 +89,16 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ValueError(f"{path}: refused to load (not a plain-tensor checkpoint: {type(exc).__name__})") from None
 
 
+def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A saved state with its fp16 weights back in fp32 (a model computes in fp32 whatever it was stored in)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """A trained network from ``model.pt`` or ``checkpoint.pt``, in eval mode, with its saved info."""
     ckpt = load_checkpoint(path)
     model = build_network(ckpt["config"]["profile_settings"], bins=ckpt["bins"])
-    model.load_trained_state({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()})
+    model.load_trained_state(float_state(ckpt["model"]))
     return model.to(device).eval(), ckpt
 
 

@@ -40,7 +40,7 @@ from .paths import RUNS, display_path, resolve_data
 from .profiles import Profile, for_loss, get_profile, with_overrides
 from .quantize import bins_tensor
 from .rebalance import DEFAULT_LAMBDA, rebalance_weights, training_prior
-from .runs import CHECKPOINT, CONFIG, FINAL, LOG, RunLog, load_checkpoint, run_dir, save_atomic
+from .runs import CHECKPOINT, CONFIG, FINAL, LOG, RunLog, float_state, load_checkpoint, run_dir, save_atomic
 from .site import progress as tqdm
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -310,7 +310,7 @@ def train(cfg: TrainConfig, on_step: Callable[[int, float], None] | None = None)
         start, prior = int(ckpt["step"]), ckpt["prior"].double().numpy()
     elif profile.arch == "hints":  # the base model's prior: the hinted model is trained with the base's own loss
         base = load_checkpoint(cfg.base)
-        model.base.load_trained_state({k: v.float() if v.is_floating_point() else v for k, v in base["model"].items()})
+        model.base.load_trained_state(float_state(base["model"]))
         prior = base["prior"].double().numpy()
     else:
         prior = training_prior(cfg.data, profile, split=cfg.split, bins=bins.cpu().numpy())[0]

@@ -265,6 +265,24 @@ def test_credits_read_the_names_as_their_owners_write_them(nips17):
     assert "Jean-Pierre Dalbéra" in written and any(name in page for name in written)
 
 
+def _check_served_page(built_book, script: str, page: str, *args) -> dict:
+    """Serve the built site on a free local port, run ``tests/<script>`` on chapter ``page`` with ``args``, and return
+    the JSON line it printed (a crash before it fails with its stderr)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = subprocess.run(["node", str(REPO / "tests" / script),
+                              f"http://127.0.0.1:{server.server_port}/book/chapters/{page}.html", *map(str, args)],
+                             capture_output=True, text=True, timeout=600,
+                             env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin"})
+    finally:
+        server.shutdown()
+    line = next((x for x in run.stdout.splitlines() if x.startswith("{")), None)
+    assert line, run.stderr[-3000:]
+    return json.loads(line)
+
+
 def test_the_colorize_page_paints_what_colorlib_colorize_paints(built_book, tmp_path):
     """Chapter 9 in a real browser: a photo the test makes is colorized in the page (ONNX Runtime Web), its
     picture matches `colorlib colorize` on the same photo within 1.5 Lab units of ab on average, T moves the
@@ -286,21 +304,9 @@ def test_the_colorize_page_paints_what_colorlib_colorize_paints(built_book, tmp_
     Image.fromarray(load_rgb(source)).resize((320, 256)).save(photo)
     (tmp_path / "notes.png").write_text("this is not an image")
     Image.new("RGB", (4500, 300), (90, 140, 200)).save(tmp_path / "huge.png")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     out = tmp_path / "browser.png"
-    try:
-        run = subprocess.run(["node", str(REPO / "tests" / "colorize_check.mjs"),
-                              f"http://127.0.0.1:{server.server_port}/book/chapters/09_colorize_your_photo.html",
-                              str(photo), str(tmp_path / "notes.png"), str(tmp_path / "huge.png"), str(out)],
-                             capture_output=True, text=True, timeout=600,
-                             env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin"})
-    finally:
-        server.shutdown()
-    line = next((x for x in run.stdout.splitlines() if x.startswith("{")), None)
-    assert line, run.stderr[-3000:]
-    result = json.loads(line)
+    result = _check_served_page(built_book, "colorize_check.mjs", "09_colorize_your_photo",
+                                photo, tmp_path / "notes.png", tmp_path / "huge.png", out)
     assert not result["problems"] and not result["offsite"], result
     assert result["changedWithT"] and result["downloadEnabled"] and "not an image" in result["notImageMessage"]
     assert "downscaled" in result["hugeMessage"], result["hugeMessage"]
@@ -366,20 +372,8 @@ def test_the_hint_page_moves_the_colour_to_the_hint_and_paints_what_pytorch_pain
     source = scan(SHARED_DATA if SHARED_DATA.is_dir() else None, "val", gray_threshold=5.0).items[1].path
     photo = tmp_path / "photo.png"
     Image.fromarray(load_rgb(source)).resize((256, 256)).save(photo)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     out, hex_colour = tmp_path / "hinted.png", "#3070c0"
-    try:
-        run = subprocess.run(["node", str(REPO / "tests" / "hints_check.mjs"),
-                              f"http://127.0.0.1:{server.server_port}/book/chapters/10_hints.html", str(photo), str(out),
-                              hex_colour], capture_output=True, text=True, timeout=600,
-                             env={"NODE_TOOLS": str(NODE_TOOLS.parent.parent), "PATH": "/usr/bin:/bin"})
-    finally:
-        server.shutdown()
-    line = next((x for x in run.stdout.splitlines() if x.startswith("{")), None)
-    assert line, run.stderr[-3000:]
-    result = json.loads(line)
+    result = _check_served_page(built_book, "hints_check.mjs", "10_hints", photo, out, hex_colour)
     assert not result["problems"] and not result["offsite"], result
     assert result["after"] <= result["before"] / 2, result  # the colour moved at least halfway to the hint
     assert result["listed"] == 2 and result["downloadEnabled"], result
