@@ -13,7 +13,9 @@ Every table names the classifier it used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -32,20 +34,44 @@ class Classifier:
     size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    session: object | None = field(default=None, repr=False)  # the net in ONNX Runtime, made on first use (CPU)
 
     @torch.no_grad()
     def predict(self, rgb: Tensor, batch: int = 32) -> Tensor:
-        """Top-1 ImageNet class index ``(N,)`` for sRGB images ``(N,3,H,W)`` in 0..1 (resized to the input size)."""
+        """Top-1 ImageNet class index ``(N,)`` for sRGB images ``(N,3,H,W)`` in 0..1 (resized to the input size).
+        On the CPU the network runs in ONNX Runtime (:func:`onnx_session`), elsewhere in PyTorch."""
         device = next(self.net.parameters()).device
         mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, device=device).view(1, 3, 1, 1)
+        if device.type == "cpu" and self.session is None:
+            self.session = onnx_session(self.net, self.size)
         out = []
         for chunk in rgb.split(batch):
             x = F.interpolate(chunk.to(device).float(), size=(self.size, self.size), mode="bilinear",
                               align_corners=False, antialias=True)
-            x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
-            out.append(self.net(x).argmax(1).cpu())
+            x = (x - mean) / std
+            if device.type == "cpu":
+                out.append(torch.from_numpy(self.session.run(None, {"x": x.contiguous().numpy()})[0]).argmax(1))
+            else:
+                out.append(self.net(x.contiguous(memory_format=torch.channels_last)).argmax(1).cpu())
         return torch.cat(out)
+
+
+def onnx_session(net: nn.Module, size: int):
+    """``net`` (input ``x (N,3,size,size)``, output logits) as an ONNX Runtime session on the CPU, exported in memory.
+    On this machine's CPU EfficientNet-Lite0 classified a batch of 32 photos at 224² in 8.1 ms a photo in ONNX
+    Runtime against 31 ms in PyTorch (channels-last; two threads each, measured side by side: the same top-1 for
+    every photo, logits within 2e-5), and classifying is most of an evaluation's time."""
+    import onnxruntime as ort
+
+    graph = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on shapes and tracing
+        torch.onnx.export(net, (torch.zeros(1, 3, size, size),), graph, input_names=["x"], output_names=["logits"],
+                          opset_version=18, dynamo=False, dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    return ort.InferenceSession(graph.getvalue(), options, providers=["CPUExecutionProvider"])
 
 
 def load_vgg16(path: Path) -> Classifier:
@@ -69,9 +95,8 @@ def load_efficientnet_lite0() -> Classifier:
 
 
 def channels_last(net: nn.Module) -> nn.Module:
-    """The classifier in eval mode with its weights in channels-last order, as ``predict`` feeds it: on this
-    machine's CPU, EfficientNet-Lite0 classified 96 photos at 224² in 27 ms each against 38–45 ms contiguous
-    (measured side by side, the same answers); a GPU prefers this layout too."""
+    """The classifier in eval mode with its weights in channels-last order, as ``predict`` feeds it on a GPU, which
+    prefers this layout (on the CPU, ONNX Runtime runs it: :func:`onnx_session`)."""
     return net.eval().to(memory_format=torch.channels_last)
 
 

@@ -70,7 +70,8 @@ GPU_STEPS = int(GPU_SECONDS_PER_LOSS * GPU_IMAGES_PER_S / GPU_BATCH) // 100 * 10
 # `tune`): learning rate, weight decay, crop size and the schedule on nips17-dev's photos, when it trained on them
 # (the records: results/cpu-nips17-dev/tuning/); each loss's solver and length on Imagenette's, by chapter 5's
 # rules (SOLVERS and LENGTHS below; results/cpu-imagenette-160/tuning/).
-# cpu-semantic: sized by its measured speed, not tuned; gpu-semantic: not measured (no GPU yet).
+# cpu-semantic: sized by its measured speed; each loss's solver and length chosen by the same rules on Imagenette's
+# fit/tune photos (results/cpu-semantic-imagenette-160/tuning/); gpu-semantic: not measured (no GPU yet).
 SMOKE_TRAIN_PHOTOS = 96  # the smoke profiles train on a few photos of their data set: seconds, not minutes
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", width=0.125, crop=64, eval_size=64, batch=4, steps=30, lr=1e-3, lr_final=1e-3,
@@ -162,11 +163,14 @@ SOLVERS: dict[str, dict[str, dict[str, str | float]]] = {
 # shorter candidate too (snapshots of the one run: early stopping, not a separate schedule per length); the length
 # whose model scores the highest SOLVER_CRITERION on the `tune` photos is chosen (a tie, as recorded to two
 # decimals, goes to the shorter), and that model is the loss's model. The same criterion as the solver's, for the
-# same reasons. A profile not named trains its own length and has no length trials (cpu-semantic: 1000 steps).
-# cpu: up to 2,000 steps (32,000 crops: 3.9 passes over Imagenette's 8,126 fit photos)
-LENGTH_CANDIDATES: dict[str, tuple[int, ...]] = {"cpu": (1000, 1500, 2000)}
+# same reasons. A profile not named trains its own length and has no length trials (smoke, gpu).
+# cpu: up to 2,000 steps (32,000 crops: 3.9 passes over Imagenette's 8,126 fit photos).
+# cpu-semantic: up to 1,500 steps (48,000 crops: 5.9 passes), sized by its measured speed (43-60 images/s here: about
+# 17 minutes a loss, so that the four losses' trials fit in an hour and a quarter), its profile's 1,000 the shortest.
+LENGTH_CANDIDATES: dict[str, tuple[int, ...]] = {"cpu": (1000, 1500, 2000), "cpu-semantic": (1000, 1500)}
 # What the rule chose, per profile and loss (tests/test_results.py checks it against the recorded trials).
-LENGTHS: dict[str, dict[str, int]] = {"cpu": {"l2": 2000, "class": 2000, "full-soft": 1000, "full-onehot": 1500}}
+LENGTHS: dict[str, dict[str, int]] = {"cpu": {"l2": 2000, "class": 2000, "full-soft": 1000, "full-onehot": 1500},
+                                      "cpu-semantic": {"l2": 1500, "class": 1500, "full-soft": 1000, "full-onehot": 1500}}
 
 
 def solver_trial_steps(profile: Profile) -> int:

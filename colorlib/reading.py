@@ -52,6 +52,24 @@ def what_changed(before: dict[str, dict], runs: str | Path) -> str:
     return "What differs: " + "; ".join(parts) + "; every other setting the same."
 
 
+def run_differences(config: dict, other: dict) -> list[str]:
+    """What separates the training of two runs besides their loss and λ, from their ``config.json`` files: the
+    training photos, the solver, the steps, and the length the learning-rate schedule was planned for (a model kept
+    part-way through a longer run has ``snapshot_of``). Phrases reading "this against the other"; [] if nothing."""
+    a, b = run_settings(config), run_settings(other)
+    planned = [c.get("snapshot_of", {}).get("steps", c["steps"]) for c in (config, other)]
+    found = []
+    if (a["data"], a["train_images"]) != (b["data"], b["train_images"]):
+        found.append(f"its training photos ({a['train_images']:,} of {a['data']} against {b['train_images']:,} of {b['data']})")
+    if (a["decay"], a["lr"]) != (b["decay"], b["lr"]):
+        found.append(f"its solver ({a['decay']} decay at {a['lr']:g} against {b['decay']} at {b['lr']:g})")
+    if a["steps"] != b["steps"]:
+        found.append(f"its steps ({a['steps']:,} against {b['steps']:,})")
+    if planned[0] != planned[1]:
+        found.append(f"the length its learning-rate schedule was planned for ({planned[0]:,} against {planned[1]:,} steps)")
+    return found
+
+
 def winner(evaluation: Evaluation, methods: list[str], key: str) -> dict:
     """The best of ``methods`` on column ``key`` (higher is better), the runner-up, and the paired difference
     of the two with its 95% interval (:meth:`Evaluation.compare`)."""

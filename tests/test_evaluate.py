@@ -26,6 +26,20 @@ def test_classifier_loads_offline_and_recognises_photos(nips17):
     assert top1 > 0.6
 
 
+def test_the_classifier_answers_alike_in_onnx_runtime_and_in_pytorch():
+    """On the CPU predict() runs the classifier in ONNX Runtime: the same logits as PyTorch's, to float rounding."""
+    from colorlib.classify import onnx_session
+
+    clf = load_classifier("efficientnet")
+    x = torch.rand(4, 3, 64, 80, generator=torch.Generator().manual_seed(0))
+    resized = torch.nn.functional.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False, antialias=True)
+    with torch.no_grad():
+        ref = clf.net((resized - 0.5) / 0.5)
+    got = onnx_session(clf.net, 224).run(None, {"x": ((resized - 0.5) / 0.5).numpy()})[0]
+    assert np.allclose(got, ref.numpy(), atol=1e-3)
+    assert torch.equal(clf.predict(x), ref.argmax(1)) and clf.session is not None
+
+
 def test_random_baseline_never_uses_the_same_image():
     ab = torch.arange(6.0).view(6, 1, 1, 1).expand(6, 2, 2, 2)
     r = random_baseline(ab)

@@ -81,6 +81,22 @@ def test_what_changed_names_the_training_photos_and_the_solver_that_moved(tmp_pa
     assert what_changed(same, tmp_path) == "The previous models' settings were these models' own."
 
 
+def test_run_differences_names_photos_solver_steps_and_the_planned_schedule():
+    from colorlib.reading import run_differences
+
+    base = {"data": "../shared/datasets/imagenette-160", "train_images": 8126, "steps": 1000,
+            "snapshot_of": {"out": "x", "steps": 1500}, "profile_settings": {"decay": "coupled", "lr": 1e-3}}
+    assert run_differences(base, json.loads(json.dumps(base))) == []
+    other = {**base, "train_images": 9020, "steps": 1500, "profile_settings": {"decay": "decoupled", "lr": 3e-4}}
+    del other["snapshot_of"]
+    found = run_differences(base, other)
+    assert found[0] == "its training photos (8,126 of imagenette-160 against 9,020 of imagenette-160)"
+    assert found[1] == "its solver (coupled decay at 0.001 against decoupled at 0.0003)"
+    assert found[2] == "its steps (1,000 against 1,500)" and len(found) == 3  # both schedules planned for 1,500
+    assert run_differences({**other, "steps": 1000}, other)[-1] == \
+        "the length its learning-rate schedule was planned for (1,000 against 1,500 steps)"
+
+
 def test_verdicts_on_more_photos_lists_what_more_photos_decided():
     from colorlib.reading import verdicts_on_more_photos
 

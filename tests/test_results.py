@@ -150,8 +150,8 @@ def test_the_semantic_full_soft_trained_on_more_photos_beats_the_one_trained_on_
     """The semantic full-soft trained on Imagenette against the same network trained on nips17-dev, on every
     validation photo of nips17-dev: higher raw AuC, higher rebalanced AuC with the same prior (the nips17-dev
     model's), and a smaller share of the warm pixels painted cool. (The issue's target for that share, under 30%,
-    is not reached at the profile's 1,000 steps; training longer, as a length rule on the tune photos chooses, is
-    the next step: until then this test holds the models to what they reach, not to the target.)"""
+    is not reached at either of the length rule's candidates: training longer did not lower it. This test holds the
+    models to what they reach, not to the target.)"""
     from colorlib.metrics import ab_error, auc, inverse_prior_weights, true_bins, warm_painted_cool
     from colorlib.quantize import gamut_bins
 
