@@ -96,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     cfg = TrainConfig(loss=args.loss, profile=args.profile, data=training_folder(args.data, args.profile), out=args.out,
                       steps=args.steps,
                       seed=args.seed, device=args.device, lam=args.lam, split=args.split, resume=args.resume,
-                      overrides=parse_overrides(args.set), base=args.base)
+                      overrides=parse_overrides(args.set), base=args.base, snapshots=tuple(sorted(args.keep_at)))
     folder = train(cfg)
     print(f"trained {args.loss}: {folder}")
 
@@ -252,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", choices=TRAIN_SPLITS,
                    help="train (default), or fit = train minus the tune photos, for tuning a profile")
     p.add_argument("--resume", action="store_true", help="continue from OUT/LOSS/checkpoint.pt")
+    p.add_argument("--keep-at", type=int, action="append", default=[], metavar="STEP",
+                   help="also keep the model as it is at STEP (OUT/LOSS/model-STEP.pt), as the length trials do (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a profile field, e.g. --set precision=fp32 or --set data_mode=stream (repeatable)")
     p.add_argument("--base", help="a hint profile (cpu-hints, …; chapter 10): the semantic model.pt it starts from "

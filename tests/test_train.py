@@ -12,7 +12,7 @@ import torch
 from colorlib.losses import LOSSES
 from colorlib.paths import SHARED_DATA
 from colorlib.profiles import SMOKE_TRAIN_PHOTOS
-from colorlib.runs import load_checkpoint, read_log
+from colorlib.runs import load_checkpoint, read_config, read_log
 from colorlib.train import TrainConfig, TrainingDiverged, train
 
 
@@ -56,6 +56,20 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     for key in a["model"]:
         assert torch.equal(a["model"][key], b["model"][key]), key
     assert [r["step"] for r in read_log(killed / "class")] == list(range(1, 61))
+
+
+def test_keep_at_keeps_the_model_as_it_was_at_that_step(tmp_path):
+    """`colorlib train --keep-at N` keeps model-N.pt beside model.pt, as the length trials' runs do, and
+    colorlib.tune.set_out_snapshot sets it out as a run folder of its own."""
+    from colorlib.tune import set_out_snapshot
+
+    subprocess.run(_cli("--loss", "l2", "--steps", "6", "--keep-at", "3", out=tmp_path), check=True, capture_output=True)
+    run = tmp_path / "l2"
+    kept, final = load_checkpoint(run / "model-3.pt"), load_checkpoint(run / "model.pt")
+    assert kept["step"] == 3 and final["step"] == 6 and "--keep-at" in final["config"]["command"]
+    assert list(kept["config"]["snapshots"]) == [3]
+    set_out_snapshot(run, tmp_path / "kept" / "l2", 3)
+    assert len(read_log(tmp_path / "kept" / "l2")) == 3 and read_config(tmp_path / "kept" / "l2")["steps"] == 3
 
 
 def test_trains_on_the_shared_photos(tmp_path):
