@@ -64,11 +64,13 @@ def onnx_session(net: nn.Module, size: int):
     every photo, logits within 2e-5), and classifying is most of an evaluation's time."""
     import onnxruntime as ort
 
+    from .export import OPSET  # the opset the page's models use too
+
     graph = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on shapes and tracing
         torch.onnx.export(net, (torch.zeros(1, 3, size, size),), graph, input_names=["x"], output_names=["logits"],
-                          opset_version=18, dynamo=False, dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
+                          opset_version=OPSET, dynamo=False, dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}})
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     return ort.InferenceSession(graph.getvalue(), options, providers=["CPUExecutionProvider"])
