@@ -454,3 +454,37 @@ class DeviceLoader:
 
     def __len__(self) -> int:
         return len(self.sampler) // self.batch_size
+
+
+# --- several data sets as one set of training photos ------------------------------------------------------------
+
+
+def link_training_photos(out: Path | str, sources: list[Path | str]) -> int:
+    """Make ``out`` a data set whose ``train/`` folder holds symbolic links to the training photos of every folder in
+    ``sources`` (its own ``train/`` where it has one, else the photos whose name hashes to ``train``), each source in
+    a folder of its own with its synset folders kept, and whose ``val/`` folder is empty: validation photos are never
+    linked, so nothing a book scores can be trained on. Returns the number of photos linked. Links, not copies: the
+    photos stay where they are. Appendix A.10 trains on such a folder (Imagenette and nips17-dev's training photos)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"link_training_photos: {out} is not empty")
+    (out / "val").mkdir(parents=True, exist_ok=True)
+    linked = 0
+    for source in map(Path, sources):
+        root = source / "train" if own_split(source) else source
+        for path in find_images(root):
+            if not own_split(source) and split_of(path) != "train":
+                continue
+            link = out / "train" / source.name / path.relative_to(root)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path.resolve())
+            linked += 1
+    return linked
+
+
+if __name__ == "__main__":  # python -m colorlib.data link OUT SOURCE [SOURCE ...]
+    import sys
+
+    if len(sys.argv) < 4 or sys.argv[1] != "link":
+        sys.exit("usage: python -m colorlib.data link OUT SOURCE [SOURCE ...]")
+    print(f"{link_training_photos(sys.argv[2], sys.argv[3:]):,} training photos linked under {sys.argv[2]}/train")

@@ -229,3 +229,27 @@ def test_training_photos_come_from_the_argument_then_env_then_the_profile_then_t
     with pytest.raises(FileNotFoundError, match="--train-data"):
         paths.train_data_for("imagenette-160", str(tmp_path / "missing"), None)
     assert paths.runs_for("cpu", tmp_path / "datasets" / "imagenette-160").name == "cpu-imagenette-160"
+
+
+def test_linked_training_photos_hold_every_training_photo_and_no_validation_photo(tmp_path):
+    from colorlib.data import find_images, link_training_photos
+
+    own = tmp_path / "own"  # a data set with its own split (as Imagenette)
+    for part, n in (("train", 3), ("val", 2)):
+        for i in range(n):
+            write_photo(own / part / "n01440764" / f"{part}{i}.png", seed=i)
+    flat = tmp_path / "flat"  # a folder split by the hash of each name (as nips17-dev)
+    for i in range(20):
+        write_photo(flat / "images" / f"p{i}.png", seed=i)
+    out = tmp_path / "both"
+    linked = link_training_photos(out, [own, flat])
+    photos = find_images(out)
+    flat_train = [p for p in find_images(flat) if split_of(p) == "train"]
+    assert linked == len(photos) == 3 + len(flat_train) and 0 < len(flat_train) < 20
+    assert all(p.is_symlink() for p in photos) and not find_images(out / "val")
+    assert {p.resolve() for p in photos} == {*(p.resolve() for p in find_images(own / "train")), *flat_train}
+    assert len(scan(out, "train", gray_threshold=None).items) == linked
+    with pytest.raises(NoUsableImages):  # nothing to validate on: the linked folder is for training only
+        scan(out, "val", gray_threshold=None)
+    with pytest.raises(FileExistsError):
+        link_training_photos(out, [own])
