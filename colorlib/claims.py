@@ -91,5 +91,5 @@ def claims_markdown(checked: list[dict], before: dict[str, str] | None = None,
     for c in checked:
         ours = (paired(c) if "difference" in c else "–")
         rows.append([c["claim"], c["evidence"], ours, f"**{c['verdict']}**", *([before.get(c["claim"], "–")] if extra else [])])
-    header = ["the seed's claim", "evidence", "ours: difference [paired 95% interval]", "verdict"]
+    header = ["the seed's claim", "evidence", "ours: first named − second [paired 95% interval]", "verdict"]
     return markdown_table(header + ([before_label] if extra else []), rows, "llrl" + ("l" if extra else ""))

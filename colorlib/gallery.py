@@ -39,6 +39,18 @@ def class_name(root: Path | None, name: str) -> str:
     return row["class_name"].replace("_", " ") if row and row.get("class_name") else Path(name).stem
 
 
+def distinct_titles(titles: list[str]) -> list[str]:
+    """``titles`` with a number added to each one that occurs more than once ("lycaenid 1", "lycaenid 2"), so that
+    two photos of one class get two headings."""
+    counts = {t: titles.count(t) for t in titles}
+    seen: dict[str, int] = {}
+    out = []
+    for t in titles:
+        seen[t] = seen.get(t, 0) + 1
+        out.append(f"{t} {seen[t]}" if counts[t] > 1 else t)
+    return out
+
+
 def gray_of(rgb: np.ndarray) -> np.ndarray:
     """The photo as the network sees it: its lightness alone, shown as neutral gray ``(H,W,3)`` uint8."""
     from .color import join_lab, lab_to_rgb, rgb_to_lab, split_lab

@@ -38,6 +38,9 @@ LOSSES = ("l2", "class", "full-soft", "full-onehot")
 LOSS_TITLES = {"l2": "L2", "class": "cross-entropy (class)", "full-soft": "rebalanced soft targets (full-soft)",
                "full-onehot": "rebalanced one-hot targets (full-onehot)"}
 REBALANCED = ("full-soft", "full-onehot")
+# what a loss's value is measured in (the y-axis of its training curve)
+LOSS_UNITS = {"l2": "½((ab − âb)/110)² per pixel", "class": "nats per pixel", "full-soft": "weighted nats per pixel",
+              "full-onehot": "weighted nats per pixel", "psnr": "dB (lower is better)"}
 HINT_LOSSES = ("psnr",)  # losses for the hint colorizer only (chapter 10)
 REGRESSIONS = ("l2", "psnr")  # the losses that train a regression output rather than class logits
 

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .color import lab_to_rgb
+from .losses import LOSS_UNITS
 from .quantize import RULES, distance_to_gamut, gamut_bins, lattice
 
 AB_LIMITS = (-115, 115)
@@ -212,7 +213,7 @@ def loss_curves_figure(logs: dict[str, list[dict]], title: str, parts: int = 25)
         ax = fig.add_subplot(1, len(logs), i + 1)
         _draw_loss(ax, rows, max(1, len(rows) // parts))
         ax.set_title(loss)
-        ax.set_ylabel("training loss" if i == 0 else "")
+        ax.set_ylabel(f"training loss\n({LOSS_UNITS[loss]})" if loss in LOSS_UNITS else "training loss")
     fig.suptitle(title)
     return fig
 

@@ -53,8 +53,9 @@ ZHANG = PublishedTable(
         "class": (91.6, 65.1, 56.6),
         "full-soft": (89.5, 67.3, 56.0),
     },
-    labels={"ground-truth": "Ground truth", "gray": "Gray", "random": "Random", "l2": "Ours (L2)",
-            "l2-ft": "Ours (L2, ft)", "class": "Ours (class)", "full-soft": "Ours (full)"},
+    # Zhang et al. call their rows "Ours (L2)" etc.; here "ours" would read as this book's
+    labels={"ground-truth": "Ground truth", "gray": "Gray", "random": "Random", "l2": "Zhang: L2",
+            "l2-ft": "Zhang: L2, ft", "class": "Zhang: class", "full-soft": "Zhang: full"},
 )
 
 PUBLISHED = (SEED, ZHANG)

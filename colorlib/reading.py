@@ -148,12 +148,18 @@ def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
         diffs = against(evaluation, present, baseline, key)
         if not diffs:
             continue
-        below = sum(d["high"] < 0 for d in diffs)
+        below, above = sum(d["high"] < 0 for d in diffs), [d["a"] for d in diffs if d["low"] > 0]
         lines.append(f"* **Against {baseline}, {column_name(key)}**: {baseline} scores {by[baseline][key]:.1f}, the trained "
                      f"models {min(by[m][key] for m in present):.1f}–{max(by[m][key] for m in present):.1f}; "
-                     f"{below} of {len(diffs)} are below it with the whole interval: "
+                     f"of {len(diffs)}, {count_phrase(len(above))} above it and {count_phrase(below)} below it with the whole "
+                     "interval" + (f" (above: {', '.join(f'`{m}`' for m in above)})" if above else "") + ": "
                      + "; ".join(f"`{d['a']}` {interval(d)}" for d in diffs) + ".")
     return "\n".join(lines)
+
+
+def count_phrase(n: int) -> str:
+    """``n`` as a count in a sentence: "none" for 0."""
+    return "none" if n == 0 else f"{n}"
 
 
 DECIDED = ("holds", "reversed")  # a claim's verdict when its paired interval excludes 0 (colorlib.claims.verdict)

@@ -154,6 +154,14 @@ def read_log(folder: str | Path) -> list[dict]:
         return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
+def training_seconds(log: list[dict]) -> float:
+    """Wall-clock seconds a run spent training, from its log's per-step clock: the span from the first step's row
+    to the last, scaled by n/(n − 1) to count the first step too (a resumed run's log keeps its earlier rows)."""
+    if len(log) < 2:
+        return 0.0
+    return (log[-1]["seconds"] - log[0]["seconds"]) * len(log) / (len(log) - 1)
+
+
 def read_config(folder: str | Path) -> dict:
     """A run's ``config.json`` (profile settings, data, seed, command, number of training photos)."""
     return json.loads((Path(folder) / CONFIG).read_text(encoding="utf-8"))

@@ -28,7 +28,7 @@ from .profiles import (
     solver_trial_steps,
     with_overrides,
 )
-from .runs import FINAL, load_model, loss_fall, read_log
+from .runs import FINAL, LOG, load_model, loss_fall, read_log, training_seconds
 from .train import TrainConfig, train
 
 TRIALS = "trials.jsonl"
@@ -106,8 +106,18 @@ def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrid
             "loss_fall": {k: round(v, 5) for k, v in loss_fall(log, max(1, len(log) // 5)).items()}}
 
 
-WALL_CLOCK = "wall clock (s)"  # the training time of a trial; not a benchmark: the logs of the trained runs are
+WALL_CLOCK = "train time (s)"  # of a trial, from its run's log; not a benchmark (other work shared the machine)
 SOLVER_TRIALS = "solver"  # the solver trials of a runs folder: RUNS/tuning/solver/trials.jsonl
+
+
+def trial_seconds(trial: dict, folder: Path | None = None) -> str:
+    """A recorded trial's training time in seconds, from its run's log under ``folder`` (the folder of its
+    ``trials.jsonl``) where the log is there; else the trial's recorded wall clock, which also counts its scoring
+    (and is the scoring alone for a run trained before); "–" when neither is known."""
+    log = None if folder is None else Path(folder) / trial["trial"] / trial["loss"]
+    if log is not None and (log / LOG).is_file():
+        return f"{training_seconds(read_log(log)):.0f}"
+    return "–" if trial.get("seconds") is None else str(trial["seconds"])
 
 
 def solver_candidates(base: str) -> list[dict]:
@@ -179,7 +189,7 @@ def run_length_trials(loss: str, data: str | None, out: str | Path, base: str = 
 def set_out_snapshot(run: Path, folder: Path, steps: int) -> None:
     """A run folder for the model ``run`` kept at ``steps``: that model as ``model.pt``, the log's first ``steps``
     rows, and the run's config with ``steps`` and ``snapshot_of`` (the run it comes from, and its length)."""
-    from .runs import CONFIG, LOG, read_config
+    from .runs import CONFIG, read_config
     from .train import snapshot_name
 
     source = run / snapshot_name(steps)
@@ -228,12 +238,14 @@ def trial_label(name: str, common: frozenset[str] = frozenset()) -> str:
     return ", ".join(parts).replace("=", "=<wbr>") if parts else "base"
 
 
-def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None, rule: str = "the rule's choice") -> str:
+def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None, rule: str = "the rule's choice",
+                    folder: Path | None = None) -> str:
     """Recorded trials as a Markdown table: the loss trained, the held-out loss, that loss's scores on the tune
     photos for every column of Table 1, and the training time. The trial each loss chose is in bold: ``chosen``
     ({loss: trial}, e.g. by :func:`choose_solver`; ``rule`` names it under the table), else the one with the lowest
     held-out loss. A setting that
-    every trial shares is said once under the table instead of in every row."""
+    every trial shares is said once under the table instead of in every row. ``folder``: where the trials' runs are
+    (:func:`trial_seconds`)."""
     from .evaluate import COLUMNS
     from .tables import markdown_table
 
@@ -245,8 +257,7 @@ def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None, r
     for t in trials:
         mark = "**" if t is best.get(t["loss"]) else ""
         rows.append([f"{mark}{trial_label(t['trial'], common)}{mark}", t["loss"], f"{t['tune_loss']:.4g}",
-                     *(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown),
-                     "–" if t.get("seconds") is None else t["seconds"]])
+                     *(format(t["scores"][t["loss"]][c.key], c.fmt) for c in shown), trial_seconds(t, folder)])
     rule = rule if chosen else "the lowest held-out loss"
     verdicts = "; ".join(f"{loss}: **{trial_label(t['trial'], common).replace('<wbr>', '')}**" for loss, t in best.items())
     shared = f" Every trial here has {', '.join(sorted(common))}." if common else ""
@@ -255,11 +266,12 @@ def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None, r
     return table + f"\n\nIn bold, {rule}: {verdicts}.{shared}"
 
 
-def solver_table_markdown(trials: list[dict], base: str) -> str:
+def solver_table_markdown(trials: list[dict], base: str, folder: Path | None = None) -> str:
     """The solver trials of every loss at ``base`` as a Markdown table: each candidate's decay and rate, the
     criterion on the tune photos (the chosen candidate of each loss in bold), the loss's own held-out loss,
     how much its colorizations vary within a photo (Lab units), how far its training loss fell, and its time.
-    Losses with an incomplete set of trials are left out (:func:`choose_solver` says why)."""
+    Losses with an incomplete set of trials are left out (:func:`choose_solver` says why). ``folder``: where the
+    trials' runs are (:func:`trial_seconds`)."""
     from .evaluate import COLUMN
     from .losses import LOSSES
     from .tables import markdown_table
@@ -280,8 +292,7 @@ def solver_table_markdown(trials: list[dict], base: str) -> str:
             spread = f"{t['tune_spread']['within']:.1f}" if "tune_spread" in t else "–"
             fall = f"{100 * t['loss_fall']['change']:+.1f}%" if "loss_fall" in t else "–"
             decay, lr = solver_key(t)
-            rows.append([loss, decay, f"{lr:g}", value, f"{t['tune_loss']:.4g}", spread, fall,
-                         "–" if t.get("seconds") is None else t["seconds"]])
+            rows.append([loss, decay, f"{lr:g}", value, f"{t['tune_loss']:.4g}", spread, fall, trial_seconds(t, folder)])
     return markdown_table(["loss", "decay", "learning rate", f"{criterion.header} (criterion)", "own held-out loss",
                            "ab spread within a photo (Lab units)", "training loss, last fifth vs first", WALL_CLOCK],
                           rows, "llrrrrrr")

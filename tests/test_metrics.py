@@ -123,3 +123,10 @@ def test_where_colour_goes_measures_gray_right_hue_and_cast():
     assert right["cast_a"] == pytest.approx(-15.0) and right["cast_b"] == pytest.approx(0.0)
     wrong = where_colour_goes(green, truth)  # coloured, never gray, in the opposite hue
     assert wrong["object_left_gray"] == 0.0 and wrong["object_right_hue"] == 0.0 and wrong["cast_a"] == pytest.approx(-60.0)
+
+
+def test_distinct_titles_number_only_the_repeated_ones():
+    from colorlib.gallery import distinct_titles
+
+    assert distinct_titles(["lycaenid", "jay", "lycaenid"]) == ["lycaenid 1", "jay", "lycaenid 2"]
+    assert distinct_titles(["jay"]) == ["jay"]

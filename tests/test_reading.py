@@ -113,3 +113,9 @@ def test_verdicts_on_more_photos_lists_what_more_photos_decided():
     assert [a["claim"] for a, _ in r["flipped"]] == ["c"]
     assert r["width_ratio"] == pytest.approx(0.4)  # widths 1/4, 0.4/1, 0.4/1: the median
     assert "2 of 4 claims are decided" in r["text"] and "against 2 before" in r["text"]
+
+
+def test_count_phrase_says_none_for_zero():
+    from colorlib.reading import count_phrase
+
+    assert count_phrase(0) == "none" and count_phrase(3) == "3"

@@ -124,3 +124,17 @@ def test_the_length_rule_takes_the_highest_criterion_and_a_tie_goes_to_the_short
     assert choose_length(trials, "class", "cpu") is trials[2]
     with pytest.raises(ValueError, match="no trial of 1,000 steps"):
         choose_length(trials[1:], "class", "cpu")
+
+
+def test_a_trials_training_time_comes_from_its_runs_log(tmp_path):
+    from colorlib.runs import training_seconds
+    from colorlib.tune import trial_seconds
+
+    run = tmp_path / "decay=coupled,steps=3" / "l2"
+    run.mkdir(parents=True)
+    (run / "log.csv").write_text("step,loss,lr,images_per_s,seconds\n1,1,1,1,100\n2,1,1,1,110\n3,1,1,1,120\n")
+    assert training_seconds([{"seconds": 100.0}, {"seconds": 110.0}, {"seconds": 120.0}]) == 30.0
+    record = {"trial": "decay=coupled,steps=3", "loss": "l2", "seconds": 7}  # 7: a re-scoring's wall clock
+    assert trial_seconds(record, tmp_path) == "30"
+    assert trial_seconds(record) == "7"  # no folder: as recorded
+    assert trial_seconds({**record, "seconds": None}) == "–"
