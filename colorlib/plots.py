@@ -259,9 +259,9 @@ def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles:
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(name, fontsize=9)
+                ax.set_title(name, fontsize=11)
             if j == 0 and titles:
-                ax.set_ylabel(titles[i], fontsize=7)
+                ax.set_ylabel(titles[i], fontsize=10)
     return fig
 
 
@@ -436,8 +436,11 @@ def beliefs_figure(photo: np.ndarray, points: dict[str, tuple[int, int]], probs:
     "mode": ab}; ``lightness``: name -> the pixel's L (0..100), at which its ab plane is drawn. Each bin is a
     circle whose area is its probability."""
     n = len(points)
-    fig = Figure(layout="constrained", figsize=(3.6 * (n + 1), 4.0))
-    ax = fig.add_subplot(1, n + 1, 1)
+    # two panels a row: the page shows a figure about 7 inches wide, and the ab planes need their size to be read
+    cols = 2
+    rows = -(-(n + 1) // cols)
+    fig = Figure(layout="constrained", figsize=(4.4 * cols, 4.2 * rows))
+    ax = fig.add_subplot(rows, cols, 1)
     ax.imshow(photo)
     for i, (row, col) in enumerate(points.values(), start=1):
         ax.plot(col, row, marker="o", markersize=16, fillstyle="none", color="white", markeredgewidth=2)
@@ -446,7 +449,7 @@ def beliefs_figure(photo: np.ndarray, points: dict[str, tuple[int, int]], probs:
     ax.set_title(title)
     ax.set_axis_off()
     for i, name in enumerate(points, start=1):
-        ax = fig.add_subplot(1, n + 1, i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
         rgb, outside = ab_plane_rgb(lightness[name])
         rgb[outside] = 1.0
         ax.imshow(rgb, extent=(*AB_LIMITS, *AB_LIMITS), alpha=0.45)

@@ -24,9 +24,11 @@ def run_settings(config: dict) -> dict:
             "decay": settings["decay"], "lr": float(settings["lr"]), "steps": int(config["steps"])}
 
 
-def what_changed(before: dict[str, dict], runs: str | Path) -> str:
+def what_changed(before: dict[str, dict], runs: str | Path, then: str = "the previous models",
+                 now_label: str = "the retrained ones") -> str:
     """A sentence naming what differs between the previous models' settings (``before``: {loss: the fields of
-    :func:`run_settings`}, those recorded being enough) and the runs under ``runs``, field by field."""
+    :func:`run_settings`}, those recorded being enough) and the runs under ``runs``, field by field; ``then`` and
+    ``now_label`` name the two sets of models in it."""
     from .runs import find_runs, read_config
 
     now = {loss: run_settings(read_config(Path(path).parent)) for loss, path in find_runs(runs).items()}
@@ -37,9 +39,9 @@ def what_changed(before: dict[str, dict], runs: str | Path) -> str:
     if data_then and data_then != data_now:
         count = {now[loss]["train_images"] for loss in shared}
         count_then = {before[loss].get("train_images") for loss in shared} - {None}
-        parts.append(f"the previous models trained on {' and '.join(sorted(data_then))}"
+        parts.append(f"{then} trained on {' and '.join(sorted(data_then))}"
                      + (f" ({', '.join(f'{n:,}' for n in sorted(count_then))} photos)" if count_then else "")
-                     + f", the retrained ones on {' and '.join(sorted(data_now))}"
+                     + f", {now_label} on {' and '.join(sorted(data_now))}"
                      + (f" ({', '.join(f'{n:,}' for n in sorted(count))} photos)" if None not in count else ""))
     for field, word in (("decay", "decay"), ("lr", "learning rate"), ("steps", "steps")):
         moved = [f"`{loss}` {before[loss][field]:g} → {now[loss][field]:g}" if field != "decay"
@@ -48,7 +50,7 @@ def what_changed(before: dict[str, dict], runs: str | Path) -> str:
         if moved:
             parts.append(f"{word}: " + ", ".join(moved))
     if not parts:
-        return "The previous models' settings were these models' own."
+        return f"The settings of {then} were those of {now_label}."
     return "What differs: " + "; ".join(parts) + "; every other setting the same."
 
 
@@ -151,8 +153,10 @@ def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
         below, above = sum(d["high"] < 0 for d in diffs), [d["a"] for d in diffs if d["low"] > 0]
         lines.append(f"* **Against {baseline}, {column_name(key)}**: {baseline} scores {by[baseline][key]:.1f}, the trained "
                      f"models {min(by[m][key] for m in present):.1f}–{max(by[m][key] for m in present):.1f}; "
-                     f"of {len(diffs)}, {count_phrase(len(above))} above it and {count_phrase(below)} below it with the whole "
-                     "interval" + (f" (above: {', '.join(f'`{m}`' for m in above)})" if above else "") + ": "
+                     f"with its whole interval, {count_phrase(len(above))} of the {len(diffs)} "
+                     + ("is" if len(above) == 1 else "are") + " above it"
+                     + (f" ({', '.join(f'`{m}`' for m in above)})" if above else "")
+                     + f" and {count_phrase(below)} below it: "
                      + "; ".join(f"`{d['a']}` {interval(d)}" for d in diffs) + ".")
     return "\n".join(lines)
 

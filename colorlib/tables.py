@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,25 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], alig
     return "\n".join(lines)
 
 
+def bound(x: float, fmt: str) -> str:
+    """``x`` formatted with ``fmt``, with more decimals (up to three more) where a signed ``fmt`` (a difference's)
+    would round a nonzero bound to zero: "−0.3" must not read "-0", which looks as if an interval touched 0 when it
+    excludes it."""
+    text = format(x, fmt)
+    precision = re.fullmatch(r"([^.]*)\.(\d+)f", fmt)
+    if x == 0 or float(text) != 0 or precision is None or "+" not in fmt:  # signed formats: the differences
+        return text
+    for extra in range(1, 4):
+        text = format(x, f"{precision[1]}.{int(precision[2]) + extra}f")
+        if float(text) != 0:
+            break
+    return text
+
+
 def with_interval(value: float, low: float, high: float, fmt: str = ".1f", small: bool = True) -> str:
     """``12.3 [10.1, 14.2]``: a value and its 95% interval, the interval in smaller type for a table cell
-    (``small=False``: plain text, for a terminal)."""
-    bounds = f"[{low:{fmt}}, {high:{fmt}}]"
+    (``small=False``: plain text, for a terminal). A bound that would round to zero gets more decimals (:func:`bound`)."""
+    bounds = f"[{bound(low, fmt)}, {bound(high, fmt)}]"
     return f"{value:{fmt}} " + (f"<small>{bounds}</small>" if small else bounds)
 
 

@@ -53,7 +53,7 @@ def test_changed_verdicts_lists_only_the_claims_whose_verdict_moved(tmp_path):
 def test_intervals_read_the_same_in_a_table_and_in_a_sentence():
     assert with_interval(12.345, 10.1, 14.25) == "12.3 <small>[10.1, 14.2]</small>"
     d = {"difference": 1.25, "low": -0.04, "high": 2.5}
-    assert paired(d) == "+1.2 <small>[-0.0, +2.5]</small>"
+    assert paired(d) == "+1.2 <small>[-0.04, +2.5]</small>"  # a bound never rounds to a signed zero
     assert paired(d, "+.2f", small=False) == "+1.25 [-0.04, +2.50]"
 
 
@@ -78,7 +78,7 @@ def test_what_changed_names_the_training_photos_and_the_solver_that_moved(tmp_pa
     assert "trained on nips17-dev (764 photos), the retrained ones on imagenette-160 (9,020 photos)" in text
     assert "decay: `class` decoupled → coupled" in text and "learning rate" not in text and "steps" not in text
     same = {loss: {**b, "data": "imagenette-160", "train_images": 9020, "decay": "coupled"} for loss, b in before.items()}
-    assert what_changed(same, tmp_path) == "The previous models' settings were these models' own."
+    assert what_changed(same, tmp_path) == "The settings of the previous models were those of the retrained ones."
 
 
 def test_run_differences_names_photos_solver_steps_and_the_planned_schedule():
@@ -119,3 +119,12 @@ def test_count_phrase_says_none_for_zero():
     from colorlib.reading import count_phrase
 
     assert count_phrase(0) == "none" and count_phrase(3) == "3"
+
+
+def test_a_bound_that_would_round_to_zero_keeps_its_sign_and_its_distance():
+    from colorlib.tables import with_interval
+
+    assert with_interval(-6.2, -11.3, -0.3, "+.0f", small=False) == "-6 [-11, -0.3]"
+    assert with_interval(0.2, 0.004, 0.4, "+.1f", small=False) == "+0.2 [+0.004, +0.4]"
+    assert with_interval(0.2, 0.0, 0.4, "+.1f", small=False) == "+0.2 [+0.0, +0.4]"  # a true zero stays as it is
+    assert with_interval(0.0, 0.003, 0.003, ".1f", small=False) == "0.0 [0.0, 0.0]"  # a score, not a difference
