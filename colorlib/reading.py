@@ -154,7 +154,7 @@ def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
         lines.append(f"* **Against {baseline}, {column_name(key)}**: {baseline} scores {by[baseline][key]:.1f}, the trained "
                      f"models {min(by[m][key] for m in present):.1f}–{max(by[m][key] for m in present):.1f}; "
                      f"with its whole interval, {count_phrase(len(above))} of the {len(diffs)} "
-                     + ("is" if len(above) == 1 else "are") + " above it"
+                     + ("is" if len(above) <= 1 else "are") + " above it"
                      + (f" ({', '.join(f'`{m}`' for m in above)})" if above else "")
                      + f" and {count_phrase(below)} below it: "
                      + "; ".join(f"`{d['a']}` {interval(d)}" for d in diffs) + ".")
