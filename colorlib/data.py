@@ -471,9 +471,10 @@ def link_training_photos(out: Path | str, sources: list[Path | str]) -> int:
     (out / "val").mkdir(parents=True, exist_ok=True)
     linked = 0
     for source in map(Path, sources):
-        root = source / "train" if own_split(source) else source
+        own = own_split(source)
+        root = source / "train" if own else source
         for path in find_images(root):
-            if not own_split(source) and split_of(path) != "train":
+            if not own and split_of(path) != "train":
                 continue
             link = out / "train" / source.name / path.relative_to(root)
             link.parent.mkdir(parents=True, exist_ok=True)

@@ -155,11 +155,9 @@ def read_log(folder: str | Path) -> list[dict]:
 
 
 def training_seconds(log: list[dict]) -> float:
-    """Wall-clock seconds a run spent training, from its log's per-step clock: the span from the first step's row
-    to the last, scaled by n/(n − 1) to count the first step too (a resumed run's log keeps its earlier rows)."""
-    if len(log) < 2:
-        return 0.0
-    return (log[-1]["seconds"] - log[0]["seconds"]) * len(log) / (len(log) - 1)
+    """Wall-clock seconds a run spent training, from its log's per-step clock: from the first logged step to the last
+    (a resumed run's log keeps its earlier rows). The README's cost table and chapter 5's pages use this span."""
+    return log[-1]["seconds"] - log[0]["seconds"] if log else 0.0
 
 
 def read_config(folder: str | Path) -> dict:

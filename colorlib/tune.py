@@ -106,7 +106,7 @@ def score_trial(loss: str, data: str | None, out: str | Path, base: str, overrid
             "loss_fall": {k: round(v, 5) for k, v in loss_fall(log, max(1, len(log) // 5)).items()}}
 
 
-WALL_CLOCK = "train time (s)"  # of a trial, from its run's log; not a benchmark (other work shared the machine)
+TRAIN_TIME = "train time (s)"  # of a trial, from its run's log; not a benchmark (other work shared the machine)
 SOLVER_TRIALS = "solver"  # the solver trials of a runs folder: RUNS/tuning/solver/trials.jsonl
 
 
@@ -261,7 +261,7 @@ def trials_markdown(trials: list[dict], chosen: dict[str, dict] | None = None, r
     rule = rule if chosen else "the lowest held-out loss"
     verdicts = "; ".join(f"{loss}: **{trial_label(t['trial'], common).replace('<wbr>', '')}**" for loss, t in best.items())
     shared = f" Every trial here has {', '.join(sorted(common))}." if common else ""
-    table = markdown_table(["trial", "loss", "held-out loss", *(c.header for c in shown), WALL_CLOCK], rows,
+    table = markdown_table(["trial", "loss", "held-out loss", *(c.header for c in shown), TRAIN_TIME], rows,
                            "ll" + "r" * (len(shown) + 2))
     return table + f"\n\nIn bold, {rule}: {verdicts}.{shared}"
 
@@ -294,5 +294,5 @@ def solver_table_markdown(trials: list[dict], base: str, folder: Path | None = N
             decay, lr = solver_key(t)
             rows.append([loss, decay, f"{lr:g}", value, f"{t['tune_loss']:.4g}", spread, fall, trial_seconds(t, folder)])
     return markdown_table(["loss", "decay", "learning rate", f"{criterion.header} (criterion)", "own held-out loss",
-                           "ab spread within a photo (Lab units)", "training loss, last fifth vs first", WALL_CLOCK],
+                           "ab spread within a photo (Lab units)", "training loss, last fifth vs first", TRAIN_TIME],
                           rows, "llrrrrrr")
