@@ -41,7 +41,7 @@ def _from_table(a: str, b: str, key: str) -> Claim:
     """A claim whose direction is read off the seed's Table 1."""
     column = PUBLISHED_COLUMNS.index(key)
     va, vb = SEED.rows[a][column], SEED.rows[b][column]
-    return Claim(a, b, key, 1 if va > vb else -1, f"seed's Table 1: {va:g} vs {vb:g}")
+    return Claim(a, b, key, 1 if va > vb else -1, f"seed's Table 1: {va:.1f} vs {vb:.1f}")  # as published: one decimal
 
 
 SEED_TEXT = "the seed's text (judged by eye)"

@@ -504,12 +504,25 @@ LEARNED_FALL = -0.03  # the training loss of the last 100 steps is at least 3% b
 LEARNED_SPREAD = 2.0  # Lab units: predicted ab varies across a photo's pixels by more than this (mean over photos)
 
 
-def washes(predictions: dict[str, Tensor]) -> dict[str, float]:
-    """The methods whose predicted ab ``(N,2,H,W)`` varies within a photo by no more than :data:`LEARNED_SPREAD`
-    (the spread check of :func:`learned`), with that spread in Lab units: each photo painted in nearly one tint,
-    whose colourfulness measures the tint and which leaves nothing gray only because it tints everything."""
+# A wash is a different question from "did it learn": a model can move away from the prior (both checks above pass)
+# and still paint each photo in nearly one colour. The pictures of such a model read as a tint, so the book calls it a
+# wash when its colours vary within a photo by less than a third of the real photos' variation.
+WASH_SHARE = 1 / 3
+
+
+def washes(predictions: dict[str, Tensor], truth_ab: Tensor) -> dict[str, float]:
+    """The methods whose predicted ab ``(N,2,H,W)`` varies within a photo by less than :data:`WASH_SHARE` of the true
+    ab's variation (``truth_ab``, the same photos; :func:`colorlib.metrics.ab_spread`), with that spread in Lab
+    units: each photo painted in nearly one tint, whose colourfulness measures the tint and which leaves nothing
+    gray only because it tints everything."""
+    bar = WASH_SHARE * ab_spread(truth_ab)["within"]
     spreads = {method: ab_spread(ab)["within"] for method, ab in predictions.items()}
-    return {method: spread for method, spread in spreads.items() if spread <= LEARNED_SPREAD}
+    return {method: spread for method, spread in spreads.items() if spread < bar}
+
+
+def is_wash(spread_within: float, truth_within: float) -> bool:
+    """:func:`washes` for one model's within-photo spread and the real photos', both in Lab units."""
+    return spread_within < WASH_SHARE * truth_within
 
 
 def learned(loss_change: float, spread_within: float) -> bool:
@@ -523,7 +536,8 @@ def learning_evidence(runs: str | Path, evaluation: Evaluation, label: str = "")
     ``label`` is given): how far its training loss fell (:func:`colorlib.runs.loss_fall`, first vs last 100
     steps) and how much its predictions vary, within a photo and across photos
     (:func:`colorlib.metrics.ab_spread`, Lab units), beside the ground truth's; ``learned`` when both pass
-    :data:`LEARNED_FALL` and :data:`LEARNED_SPREAD`."""
+    :data:`LEARNED_FALL` and :data:`LEARNED_SPREAD`; ``wash`` when its colours vary within a photo by less than
+    :data:`WASH_SHARE` of the truth's (:func:`is_wash`)."""
     from .runs import loss_fall, read_log
 
     truth = ab_spread(evaluation.eval_set.ab)
@@ -536,7 +550,8 @@ def learning_evidence(runs: str | Path, evaluation: Evaluation, label: str = "")
         rows.append({"method": method, **{f"loss_{k}": v for k, v in fall.items()},
                      "spread_within": spread["within"], "spread_across": spread["across"],
                      "truth_within": truth["within"], "truth_across": truth["across"],
-                     "learned": learned(fall["change"], spread["within"])})
+                     "learned": learned(fall["change"], spread["within"]),
+                     "wash": is_wash(spread["within"], truth["within"])})
     return rows
 
 
@@ -544,9 +559,11 @@ def evidence_markdown(rows: list[dict]) -> str:
     """:func:`learning_evidence` rows as a Markdown table, the ground truth's spread in the last row."""
     from .tables import markdown_table
 
-    cells = [[r["method"], f"{r['loss_first']:.4g}", f"{r['loss_last']:.4g}", f"{100 * r['loss_change']:+.1f}%",
-              f"{r['spread_within']:.1f}", f"{r['spread_across']:.1f}", "yes" if r["learned"] else "**no**"] for r in rows]
+    cells = [[r["method"], f"{r['loss_first']:#.4g}", f"{r['loss_last']:#.4g}", f"{100 * r['loss_change']:+.1f}%",
+              f"{r['spread_within']:.1f}", f"{r['spread_across']:.1f}", "yes" if r["learned"] else "**no**",
+              "**yes**" if r["wash"] else "no"] for r in rows]
     if rows:
-        cells.append(["ground truth", "", "", "", f"{rows[0]['truth_within']:.1f}", f"{rows[0]['truth_across']:.1f}", ""])
+        cells.append(["ground truth", "", "", "", f"{rows[0]['truth_within']:.1f}", f"{rows[0]['truth_across']:.1f}", "", ""])
     return markdown_table(["model", "training loss, first 100 steps", "last 100 steps", "change",
-                           "ab spread within a photo (Lab units)", "across photos (Lab units)", "learned?"], cells, "lrrrrrl")
+                           "ab spread within a photo (Lab units)", "across photos (Lab units)", "learned?", "wash?"], cells,
+                          "lrrrrrll")

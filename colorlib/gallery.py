@@ -97,7 +97,9 @@ def gallery_html(titles: Sequence[str], tiles: Sequence[dict[str, np.ndarray]], 
     blocks = []
     for title, row in zip(titles, tiles, strict=True):
         cells = "".join(
-            f'<figure class="cb-tile" style="margin:0"><figcaption style="font-size:85%;font-weight:600">'
+            # a caption that wraps takes the room above its tile, so every tile of a row starts at the same height
+            f'<figure class="cb-tile" style="margin:0;display:flex;flex-direction:column">'
+            f'<figcaption style="font-size:85%;font-weight:600;flex:1">'
             f'{html.escape(method)}</figcaption><img src="{_data_uri(img)}" alt="{html.escape(title)}: '
             f'{html.escape(method)}" title="click to enlarge" onclick="this.classList.toggle(\'cb-zoomed\')" '
             f'style="width:100%;height:auto;cursor:zoom-in;image-rendering:auto"></figure>'

@@ -194,12 +194,17 @@ def _draw_loss(ax, rows: list[dict], smooth: int) -> None:
     ax.set_xlabel("training step")
 
 
-def loss_curve_figure(rows: list[dict], title: str, smooth: int = 25) -> Figure:
-    """Training loss per step with a moving average."""
+def loss_label(loss: str | None) -> str:
+    """The y-axis label of a training-loss plot: the loss with its unit (:data:`colorlib.losses.LOSS_UNITS`)."""
+    return f"training loss\n({LOSS_UNITS[loss]})" if loss in LOSS_UNITS else "training loss"
+
+
+def loss_curve_figure(rows: list[dict], title: str, smooth: int = 25, loss: str | None = None) -> Figure:
+    """Training loss per step with a moving average; ``loss`` (its name) labels the axis with its unit."""
     fig = Figure(layout="constrained", figsize=(6.4, 3.6))
     ax = fig.add_subplot(1, 1, 1)
     _draw_loss(ax, rows, smooth)
-    ax.set_ylabel("loss")
+    ax.set_ylabel(loss_label(loss))
     ax.set_title(title)
     ax.legend()
     return fig
@@ -208,12 +213,14 @@ def loss_curve_figure(rows: list[dict], title: str, smooth: int = 25) -> Figure:
 def loss_curves_figure(logs: dict[str, list[dict]], title: str, parts: int = 25) -> Figure:
     """One panel per training log (``{loss: rows}``), each with its moving average over 1/``parts`` of its
     steps: the losses have different scales, so they do not share an axis."""
-    fig = Figure(figsize=(11, 3.2), layout="constrained")
+    cols = 2 if len(logs) > 2 else len(logs)  # two per row: four side by side shrink their labels to unreadable
+    rows_of_panels = -(-len(logs) // max(cols, 1))
+    fig = Figure(figsize=(5 * cols, 3.3 * rows_of_panels + 0.4), layout="constrained")
     for i, (loss, rows) in enumerate(logs.items()):
-        ax = fig.add_subplot(1, len(logs), i + 1)
+        ax = fig.add_subplot(rows_of_panels, cols, i + 1)
         _draw_loss(ax, rows, max(1, len(rows) // parts))
         ax.set_title(loss)
-        ax.set_ylabel(f"training loss\n({LOSS_UNITS[loss]})" if loss in LOSS_UNITS else "training loss")
+        ax.set_ylabel(loss_label(loss))
     fig.suptitle(title)
     return fig
 
@@ -248,7 +255,8 @@ def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles:
     from .color import join_lab
 
     n, names = len(L), ["input (L)", *columns]
-    fig = Figure(layout="constrained", figsize=(2.1 * len(names), 2.2 * n))
+    side = min(2.1, 11 / len(names))  # many columns: smaller panels, so the page does not shrink the labels away
+    fig = Figure(layout="constrained", figsize=(side * len(names), (side + 0.1) * n))
     for i in range(n):
         for j, name in enumerate(names):
             ax = fig.add_subplot(n, len(names), i * len(names) + j + 1)
@@ -413,14 +421,14 @@ def claims_figure(checked: dict[str, list[dict]]) -> Figure:
                 ax.plot([c["sign"] * c["difference"]], [y + offset], marker="o", color=color,
                         label=label if (y, row) == (0, 0) else None)
         first = [c for c in next(iter(checked.values())) if c["key"] == key]
-        ax.set_yticks(range(len(first)), [f"{c['a']} {'>' if c['sign'] > 0 else '<'} {c['b']}" for c in first], fontsize=8)
+        ax.set_yticks(range(len(first)), [f"{c['a']} {'>' if c['sign'] > 0 else '<'} {c['b']}" for c in first], fontsize=10)
         ax.set_ylim(len(first) - 0.5, -0.5)
         ax.axvline(0, color="0.3", lw=0.8)
         ax.grid(axis="x", alpha=0.3)
-        ax.set_xlabel(f"{COLUMN[key].header}: difference in the seed's direction (right of 0: the claim holds)", fontsize=8)
+        ax.set_xlabel(f"{COLUMN[key].header}: difference in the seed's direction (right of 0: the claim holds)", fontsize=10)
     fig.suptitle("The seed's claims: paired differences with 95% intervals")
     if len(checked) > 1:
-        fig.legend(fontsize=8, loc="outside lower center", ncols=len(checked))
+        fig.legend(fontsize=10, loc="outside lower center", ncols=len(checked))
     return fig
 
 
@@ -506,7 +514,7 @@ def hint_curve_figure(counts: list[int], psnr: dict[str, tuple[np.ndarray, np.nd
     """Left: mean PSNR (dB) against the number of random hints, with 95% bootstrap intervals (name -> (mean, low,
     high) per count), beside the paper's curve (theirs: their network, their photos). Right: the rebalanced AuC (%)
     against the number of hints. The x axis is symmetric-log (0 hints is a point)."""
-    fig = Figure(layout="constrained", figsize=(11, 4.2))
+    fig = Figure(layout="constrained", figsize=(10, 4.6))
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for name, (mean, low, high) in psnr.items():
         line = left.plot(counts, mean, marker="o", label=f"{name} (this book)")[0]
@@ -543,7 +551,7 @@ def hint_gallery_figure(rows: list[dict]) -> Figure:
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(row["label"], fontsize=7)
+                ax.set_ylabel(row["label"], fontsize=9)
     return fig
 
 

@@ -142,13 +142,18 @@ def test_another_folder_is_scored_on_its_validation_photos_with_the_runs_prior(p
     assert result.eval_set.split == "val"
 
 
-def test_washes_are_the_predictions_that_fail_the_spread_check():
-    from colorlib.evaluate import LEARNED_SPREAD, washes
+def test_washes_are_the_predictions_that_vary_less_than_a_third_of_the_truth():
+    from colorlib.evaluate import WASH_SHARE, is_wash, washes
+    from colorlib.metrics import ab_spread
 
+    truth = torch.zeros(2, 2, 8, 8)
+    truth[:, 0, :4] = 30.0  # the top half red, the bottom half gray: 15 Lab units of spread within each photo
     tint = torch.zeros(2, 2, 8, 8)
     tint[:, 1] = 12.0  # one yellow tint over every pixel: no spread within a photo
-    varied = torch.zeros(2, 2, 8, 8)
-    varied[:, 0, :4] = 10.0  # the top half red, the bottom half gray: 5 Lab units of spread
-    found = washes({"tint": tint, "varied": varied})
-    assert list(found) == ["tint"] and found["tint"] == pytest.approx(0.0)
-    assert LEARNED_SPREAD < 5.0
+    faint = truth / 4  # the right pattern, a quarter as strong: 3.75 Lab units, under a third of 15
+    varied = truth / 2  # half as strong: 7.5 Lab units, over a third
+    found = washes({"tint": tint, "faint": faint, "varied": varied}, truth)
+    assert list(found) == ["tint", "faint"]
+    assert found["tint"] == pytest.approx(0.0) and found["faint"] == pytest.approx(3.75)
+    assert ab_spread(truth)["within"] == pytest.approx(15.0) and WASH_SHARE == pytest.approx(1 / 3)
+    assert is_wash(3.75, 15.0) and not is_wash(7.5, 15.0)
