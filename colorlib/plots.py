@@ -539,7 +539,7 @@ def hint_gallery_figure(rows: list[dict]) -> Figure:
     ``truth``, ``columns`` (title -> sRGB ``(H,W,3)``), ``hints`` (title -> the hints shown, with ``colours``) and
     ``label``)."""
     ncol = 1 + max(len(r["columns"]) for r in rows)
-    fig = Figure(layout="constrained", figsize=(2.3 * ncol, 2.45 * len(rows)))
+    fig = Figure(layout="constrained", figsize=(2.0 * ncol, 2.2 * len(rows)))
     for i, row in enumerate(rows):
         panels = {"the real photo": row["truth"], **row["columns"]}
         for j, (title, image) in enumerate(panels.items()):
@@ -547,11 +547,11 @@ def hint_gallery_figure(rows: list[dict]) -> Figure:
             ax.imshow(image)
             shown = row["hints"].get(title, [])
             _mark_hints(ax, shown, row["colours"][: len(shown)])
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize=10)
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(row["label"], fontsize=9)
+                ax.set_ylabel(row["label"], fontsize=10)
     return fig
 
 
