@@ -96,9 +96,11 @@ def why_it_failed(photo: dict[str, float], typical: dict[str, float]) -> str:
     flatter = typical["peak"] / max(photo["peak"], 1e-9)
     more_torn = photo["torn"] / max(typical["torn"], 1e-9)
     if max(flatter, more_torn) < UNUSUAL:
+        # a clause that reads "0% against 0%" says nothing: the torn share is given only where either has some
+        torn = (f", torn pixels {100 * photo['torn']:.0f}% against {100 * typical['torn']:.0f}%"
+                if round(100 * photo["torn"]) or round(100 * typical["torn"]) else "")
         return (f"its distributions there are like a typical photo's (the main peak holds {100 * photo['peak']:.0f}% "
-                f"against {100 * typical['peak']:.0f}%, torn pixels {100 * photo['torn']:.0f}% against "
-                f"{100 * typical['torn']:.0f}%): it was as sure as usual, and wrong")
+                f"against {100 * typical['peak']:.0f}%{torn}): no more and no less hesitant than usual, and wrong")
     if flatter >= more_torn:
         return (f"its distributions are flat there: the main peak holds {100 * photo['peak']:.0f}% of the probability "
                 f"on average, against {100 * typical['peak']:.0f}% on a typical photo")

@@ -78,4 +78,7 @@ def test_why_it_failed_names_the_larger_departure():
 def test_why_it_failed_says_so_when_nothing_was_unusual():
     from colorlib.beliefs import why_it_failed
 
-    assert "as sure as usual, and wrong" in why_it_failed({"peak": 0.39, "torn": 0.11}, {"peak": 0.4, "torn": 0.1})
+    usual = why_it_failed({"peak": 0.39, "torn": 0.11}, {"peak": 0.4, "torn": 0.1})
+    assert "no more and no less hesitant than usual, and wrong" in usual and "torn pixels 11% against 10%" in usual
+    # no torn pixels on either: the clause that would read "0% against 0%" is left out
+    assert "torn" not in why_it_failed({"peak": 0.23, "torn": 0.0}, {"peak": 0.22, "torn": 0.001})
