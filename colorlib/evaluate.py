@@ -515,9 +515,9 @@ def washes(predictions: dict[str, Tensor], truth_ab: Tensor) -> dict[str, float]
     ab's variation (``truth_ab``, the same photos; :func:`colorlib.metrics.ab_spread`), with that spread in Lab
     units: each photo painted in nearly one tint, whose colourfulness measures the tint and which leaves nothing
     gray only because it tints everything."""
-    bar = WASH_SHARE * ab_spread(truth_ab)["within"]
+    truth = ab_spread(truth_ab)["within"]
     spreads = {method: ab_spread(ab)["within"] for method, ab in predictions.items()}
-    return {method: spread for method, spread in spreads.items() if spread < bar}
+    return {method: spread for method, spread in spreads.items() if is_wash(spread, truth)}
 
 
 def is_wash(spread_within: float, truth_within: float) -> bool:

@@ -469,6 +469,15 @@ def hint_weight_map(model: HintColorizer, spread: HintSpread, L: Tensor, hints: 
 
 
 @torch.no_grad()
+def one_hint_reach(model: HintColorizer, spread: HintSpread, L: Tensor, ab: Tensor) -> float:
+    """How far one hint travels: the share of a photo where one random evaluation hint (:func:`evaluation_hints`,
+    photo ``i``'s own seed ``i``, as the curve places them) outweighs the model's own colour (hint weight above ½),
+    averaged over the photos ``L (N,1,H,W)``, ``ab (N,2,H,W)``. Chapter 10 and appendix A.9 read it."""
+    return float(np.mean([float((hint_weight_map(model, spread, L[i:i + 1], evaluation_hints(ab[i], 1, i)) > 0.5)
+                                .float().mean()) for i in range(len(L))]))
+
+
+@torch.no_grad()
 def corrective_hints(model: HintColorizer, spread: HintSpread, L: Tensor, ab: Tensor, n: int,
                      side: int = EVAL_HINT_SIDE) -> list[tuple[list[Hint], Tensor]]:
     """Hints a user would give, by a written rule: where the colorization is most wrong. Each next hint goes to the

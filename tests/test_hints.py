@@ -27,6 +27,7 @@ from colorlib.hints import (
     hint_cells,
     hint_from_hex,
     hinted_ab,
+    one_hint_reach,
     parse_hint,
     patch_bounds,
     simulate_hints,
@@ -88,6 +89,16 @@ def test_no_hint_is_the_base_model_and_a_hint_takes_its_own_cell(model):
     pi = model.spread.weights(e, keep, cells.index, cells.valid)
     assert pi.shape == (1, 2, 256) and torch.allclose(pi.sum(1), torch.ones(1, 256))
     assert pi[0, 1, cells.index[0, 0]] > 0.5  # its own cell: similarity 1, distance 0
+
+
+def test_one_hints_reach_runs_from_nothing_to_the_whole_photo_with_how_firmly_the_model_keeps_its_colour(model):
+    torch.manual_seed(1)
+    L, ab = torch.rand(2, 1, 64, 64) * 100, (torch.rand(2, 2, 64, 64) - 0.5) * 60
+    channels = model.base.class_head.in_channels
+    firm, yielding = HintSpread(channels, keep=1e3).eval(), HintSpread(channels, keep=-1e3).eval()
+    assert one_hint_reach(model, firm, L, ab) == 0.0  # the model's own colour outweighs the hint everywhere
+    assert one_hint_reach(model, yielding, L, ab) == 1.0  # the hint outweighs it everywhere
+    assert 0.0 <= one_hint_reach(model, HintSpread(channels).eval(), L, ab) <= 1.0
 
 
 def test_the_trained_state_round_trips(model):

@@ -11,10 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from colorlib.evaluate import load_eval_set
-from colorlib.hints import HINT_COUNTS, evaluation_hints, hint_curves, hint_weight_map
+from colorlib.hints import HINT_COUNTS, hint_curves, one_hint_reach
 from colorlib.metrics import inverse_prior_weights
 from colorlib.profiles import get_profile
 from colorlib.runs import load_model
@@ -25,8 +23,7 @@ out = Path(__file__).parent / "trials.jsonl"
 for path in sys.argv[1:]:
     model, info = load_model(path)
     weights = inverse_prior_weights(info["prior"].double().numpy())
-    share = np.mean([float((hint_weight_map(model, model.spread, val.L[i:i + 1], evaluation_hints(val.ab[i], 1, i))
-                            > 0.5).float().mean()) for i in range(len(val.L))])
+    share = one_hint_reach(model, model.spread, val.L, val.ab)
     curve = hint_curves(model, {"spread": model.spread}, val.L, val.ab, weights=weights)["spread"]
     config = json.loads((Path(path).parent / "config.json").read_text())
     record = {"loss": config["loss"], "steps": config["steps"], "trained_on": Path(config["data"]).name,
