@@ -91,11 +91,13 @@ def _data_uri(rgb: np.ndarray, quality: int = 90) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def gallery_html(titles: Sequence[str], tiles: Sequence[dict[str, np.ndarray]], tile_px: int = 200) -> str:
-    """One block per photo (its title above), one tile per method with the method's name as its head; tiles
-    are at least ``tile_px`` wide and wrap to the page's width; a click shows a tile enlarged."""
+def gallery_html(titles: Sequence[str], tiles: Sequence[dict[str, np.ndarray]], per_row: int = 4) -> str:
+    """One block per photo (its title above), one tile per method with the method's name as its head; at most
+    ``per_row`` tiles a row, the rows as even as they can be (seven tiles: four and three, not three, three and one,
+    so that tiles compared side by side stay side by side); a click shows a tile enlarged."""
     blocks = []
     for title, row in zip(titles, tiles, strict=True):
+        columns = -(-len(row) // -(-len(row) // per_row))  # the fewest rows, then the fewest columns that fill them
         cells = "".join(
             # a caption that wraps takes the room above its tile, so every tile of a row starts at the same height
             f'<figure class="cb-tile" style="margin:0;display:flex;flex-direction:column">'
@@ -105,8 +107,8 @@ def gallery_html(titles: Sequence[str], tiles: Sequence[dict[str, np.ndarray]], 
             f'style="width:100%;height:auto;cursor:zoom-in;image-rendering:auto"></figure>'
             for method, img in row.items())
         blocks.append(f'<section class="cb-gallery-photo" style="margin-bottom:1.2em"><h4 style="margin:0.3em 0">'
-                      f'{html.escape(title)}</h4><div style="display:grid;grid-template-columns:repeat(auto-fill,'
-                      f'minmax({tile_px}px,1fr));gap:6px">{cells}</div></section>')
+                      f'{html.escape(title)}</h4><div style="display:grid;grid-template-columns:repeat({columns},'
+                      f'minmax(0,1fr));gap:6px">{cells}</div></section>')
     return '<div class="cb-gallery">' + "".join(blocks) + "</div>"
 
 

@@ -427,6 +427,41 @@ def swatches(probs: Tensor, bins: Tensor, most: int = SWATCHES, radius: float = 
     return [{"a": s[3] / s[2], "b": s[4] / s[2], "p": s[2]} for s in found[:most] if s[2] > 0]
 
 
+SUGGESTION_SAMPLES = 1000  # random pixels of the validation photos at which the suggestions are checked (chapter 10)
+
+
+@torch.no_grad()
+def suggestion_hits(model: HintColorizer, L: Tensor, ab: Tensor, samples: int = SUGGESTION_SAMPLES, seed: int = 0,
+                    radius: float = SWATCH_RADIUS, batch: int = 32) -> dict[str, dict[str, float]]:
+    """How often the suggested colours hold the true one: at ``samples`` pixels drawn at random (``seed``) from the
+    photos ``L (N,1,H,W)`` (0..100) with true ``ab (N,2,H,W)`` (Lab units), one per grid cell drawn (its centre
+    pixel), the share whose true colour lies within ``radius`` Lab units of the automatic colour (the annealed mean),
+    of the most probable swatch, and of any of the :func:`swatches`. Under ``"all"`` every drawn pixel; under
+    ``"colourful"`` those whose true colour is at least ``radius`` from gray (where the choice matters)."""
+    logits = torch.cat([base_parts(model, L[i:i + batch])[1].float() for i in range(0, len(L), batch)])  # (N,Q,h,w)
+    n, _, gh, gw = logits.shape
+    H, W = L.shape[-2:]
+    cells = np.random.default_rng(seed).choice(n * gh * gw, size=min(samples, n * gh * gw), replace=False)
+    hits: dict[str, list[tuple[bool, bool, bool]]] = {"all": [], "colourful": []}
+    for c in cells.tolist():
+        k, rest = divmod(c, gh * gw)
+        i, j = divmod(rest, gw)
+        y, x = int((i + 0.5) * H / gh), int((j + 0.5) * W / gw)
+        truth = ab[k, :, y, x].double()
+        z = logits[k, :, i, j]
+        auto = annealed_mean(z.view(1, -1, 1, 1), model.bins)[0, :, 0, 0].double()
+        found = swatches(torch.softmax(z, 0), model.bins)
+        near = [math.dist((s["a"], s["b"]), truth.tolist()) <= radius for s in found]
+        row = (float((auto - truth).norm()) <= radius, near[0], any(near))
+        hits["all"].append(row)
+        if float(truth.norm()) >= radius:
+            hits["colourful"].append(row)
+    names = ("automatic colour", "most probable swatch", "any suggested swatch")
+    return {group: {"pixels": len(rows), **{name: float(np.mean([r[m] for r in rows])) if rows else float("nan")
+                                            for m, name in enumerate(names)}}
+            for group, rows in hits.items()}
+
+
 # --- measuring: PSNR against the number of hints ------------------------------------------------------------------
 def rgb_of(L: Tensor, ab: Tensor) -> Tensor:
     """sRGB ``(N,3,H,W)`` in 0..1 of lightness ``L (N,1,H,W)`` and ``ab (N,2,H,W)``."""

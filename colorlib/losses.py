@@ -40,7 +40,7 @@ LOSS_TITLES = {"l2": "L2", "class": "cross-entropy (class)", "full-soft": "rebal
 REBALANCED = ("full-soft", "full-onehot")
 # what a loss's value is measured in (the y-axis of its training curve)
 LOSS_UNITS = {"l2": "½((ab − âb)/110)² per pixel", "class": "nats per pixel", "full-soft": "weighted nats per pixel",
-              "full-onehot": "weighted nats per pixel", "psnr": "−PSNR in dB, lower is better"}
+              "full-onehot": "weighted nats per pixel", "psnr": "−PSNR of ab against a 110-unit peak, dB"}
 HINT_LOSSES = ("psnr",)  # losses for the hint colorizer only (chapter 10)
 REGRESSIONS = ("l2", "psnr")  # the losses that train a regression output rather than class logits
 

@@ -171,7 +171,7 @@ def annealed_mean_figure(T: float, mix: float = 0.6) -> Figure:
     fig.colorbar(sc, ax=ax, label=f"probability after temperature T = {T:.2f}")
     for (name, ab), m in zip(points.items(), ("o", "^", "*"), strict=True):
         ax.plot(*ab.view(2).numpy(), m, ms=12, label=name)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="lower left", fontsize=10)
     _ab_axes(ax, "one pixel's predicted distribution")
     ax2 = fig.add_subplot(1, 2, 2)
     swatches = torch.stack([torch.cat([torch.tensor([60.0], dtype=torch.float64), ab.view(2)]) for ab in points.values()])
@@ -246,7 +246,7 @@ def row_profile_figure(truth: np.ndarray, profiles: dict[str, tuple[np.ndarray, 
         ax.set_title(titles.get(name, name))
         ax.set_xlabel("mean b of the row (Lab units; + yellow, − blue)")
         ax.set_ylabel("image row (pixels from the top)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=10)
     return fig
 
 
@@ -353,7 +353,7 @@ def cumulative_accuracy_figure(curves: dict[str, np.ndarray], thresholds: np.nda
         ax.set_title(f"Cumulative accuracy, {what}")
         ax.grid(alpha=0.3)
     panels[1][0].set_ylim(0, max(c[thresholds <= zoom].max() for c in curves.values()) * 1.05)
-    panels[0][0].legend(loc="lower right", fontsize=8)
+    panels[0][0].legend(loc="lower right", fontsize=10)
     return fig
 
 
@@ -392,7 +392,30 @@ def length_trials_figure(trials: dict[str, list[dict]], chosen: dict[str, int], 
         ax.grid(alpha=0.3)
     fig.axes[0].set_title("Scored on the held-out tune photos (ringed: the rule's length)")
     fig.axes[1].set_title("How much the colours vary within a photo")
-    fig.axes[0].legend(title="loss", fontsize=8)
+    fig.axes[0].legend(title="loss", fontsize=10)
+    return fig
+
+
+def table_figure(rows: list[dict], keys: tuple[str, ...], labels: dict[str, str] | None = None) -> Figure:
+    """Table 1 drawn (chapter 6): one panel per column ``keys`` (in that column's units), each row of ``rows`` a dot
+    at its value with its 95% bootstrap interval as a bar, so that where two rows' bars overlap is visible at a
+    glance. Rows without an interval in a column are drawn as a dot alone."""
+    from .evaluate import COLUMN
+
+    labels = labels or {}
+    names = [labels.get(r["method"], r["method"]) for r in rows]
+    fig = Figure(layout="constrained", figsize=(2.6 * len(keys) + 1.6, 0.42 * len(rows) + 1.4))
+    y = np.arange(len(rows))[::-1]
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), i + 1)
+        for yi, r in zip(y, rows, strict=True):
+            low, high = r.get(key + "_ci", (r[key], r[key]))
+            ax.plot([low, high], [yi, yi], color="0.55", linewidth=2.5, solid_capstyle="butt")
+            ax.plot(r[key], yi, "o", color="C0" if r["method"] not in ("gray", "random") else "0.3", markersize=6)
+        ax.set_yticks(y, names if i == 0 else [""] * len(rows))
+        ax.set_xlabel(COLUMN[key].header)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Table 1 drawn: each value with its 95% bootstrap interval over the photos")
     return fig
 
 
@@ -469,7 +492,7 @@ def beliefs_figure(photo: np.ndarray, points: dict[str, tuple[int, int]], probs:
             ax.plot(a, b, marker=marker, markersize=10, color=colour, markeredgecolor="black", linestyle="none",
                     label=decoder)
         _ab_axes(ax, f"{i}. {name}")
-    fig.axes[1].legend(fontsize=8, loc="lower left")
+    fig.axes[1].legend(fontsize=10, loc="lower left")
     return fig
 
 
@@ -528,7 +551,7 @@ def hint_curve_figure(counts: list[int], psnr: dict[str, tuple[np.ndarray, np.nd
         ax.set_xlabel("random 6×6 hints of the true colour per photo")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=10)
     left.set_title("How much the hints help: PSNR")
     right.set_title("… and the rebalanced AuC")
     return fig

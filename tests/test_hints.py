@@ -31,6 +31,7 @@ from colorlib.hints import (
     parse_hint,
     patch_bounds,
     simulate_hints,
+    suggestion_hits,
     swatches,
 )
 from colorlib.paths import REPO, RESULTS
@@ -99,6 +100,24 @@ def test_one_hints_reach_runs_from_nothing_to_the_whole_photo_with_how_firmly_th
     assert one_hint_reach(model, firm, L, ab) == 0.0  # the model's own colour outweighs the hint everywhere
     assert one_hint_reach(model, yielding, L, ab) == 1.0  # the hint outweighs it everywhere
     assert 0.0 <= one_hint_reach(model, HintSpread(channels).eval(), L, ab) <= 1.0
+
+
+def test_the_suggestions_hold_the_truth_where_the_model_is_sure_of_it_and_miss_a_colour_far_from_it():
+    torch.manual_seed(0)
+    sure = HintColorizer("lite0", channels=16, bins=bins_tensor()).eval()
+    k = int((sure.bins - torch.tensor([40.0, 40.0])).norm(dim=1).argmin())  # a warm bin, far from gray
+    with torch.no_grad():  # the same certain belief in bin k at every pixel
+        sure.base.class_head.weight.zero_()
+        sure.base.class_head.bias.fill_(-30.0)
+        sure.base.class_head.bias[k] = 30.0
+    L = torch.rand(2, 1, 64, 64) * 100
+    right = sure.bins[k].view(1, 2, 1, 1).expand(2, 2, 64, 64).clone()
+    names = ("automatic colour", "most probable swatch", "any suggested swatch")
+    hits = suggestion_hits(sure, L, right, samples=20)
+    assert hits["all"]["pixels"] == hits["colourful"]["pixels"] == 20
+    assert all(hits[group][name] == 1.0 for group in hits for name in names)
+    missed = suggestion_hits(sure, L, -right, samples=20)  # the opposite colour: 113 Lab units away
+    assert all(missed[group][name] == 0.0 for group in missed for name in names)
 
 
 def test_the_trained_state_round_trips(model):

@@ -177,30 +177,14 @@
 
     async function colorize(blob, name) {
       root.dataset.state = "working";
-      let bitmap;
-      try {
-        bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
-      } catch (e) {
-        say(`"${name}" is not an image this browser can read (JPEG, PNG or WebP).`, "error");
+      const photo = await readPhoto(blob, meta, MAX_SIDE);
+      if (!photo) {
+        say(notAnImage(name), "error");
         root.dataset.state = "ready";
         return;
       }
-      const started = performance.now();
-      let [H, W] = [bitmap.height, bitmap.width];
-      let note = "";
-      if (Math.max(H, W) > MAX_SIDE) {
-        const s = MAX_SIDE / Math.max(H, W);
-        note = ` It was ${W}×${H} pixels, so it was downscaled to `;
-        [H, W] = [Math.round(H * s), Math.round(W * s)];
-        note += `${W}×${H} first.`;
-      }
-      const canvas = new OffscreenCanvas(W, H);
-      const ctx = canvas.getContext("2d");
-      ctx.drawImage(bitmap, 0, 0, W, H);
-      const n = H * W;
-      const L = lightness(ctx.getImageData(0, 0, W, H).data, n);
-      const [h, w] = predictionSize(H, W, meta.size, meta.size_multiple);
-      const small = resize(L, H, W, h, w, true);
+      const { L, H, W, h, w, small, started } = photo;
+      const note = photo.scaled ? ` It was ${photo.original[0]}×${photo.original[1]} pixels, so it was downscaled to ${W}×${H} first.` : "";
       const result = await session.run({ [meta.input]: new ort.Tensor("float32", small, [1, 1, h, w]) });
       const logits = result[meta.output];
       current = { name, L, H, W, h, w, logits: logits.data, q: logits.dims[1], h4: logits.dims[2], w4: logits.dims[3],
@@ -230,12 +214,6 @@
       root.dataset.temperature = temperature.toFixed(2);
     }
 
-    function draw(canvas, rgba, W, H) {
-      canvas.width = W;
-      canvas.height = H;
-      canvas.getContext("2d").putImageData(new ImageData(rgba, W, H), 0, 0);
-    }
-
     $(".cb-file").addEventListener("change", (e) => { const file = e.target.files[0]; if (file) colorize(file, file.name); });
     const drop = $(".cb-drop");
     drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("cb-over"); });
@@ -254,6 +232,37 @@
     }
     T.addEventListener("input", () => { tOut.textContent = Number(T.value).toFixed(2); if (current) paint(); });
     $(".cb-download").addEventListener("click", () => downloadCanvas($(".cb-result"), current.name, "colorized"));
+  }
+
+  /** A photo file as the network sees it (steps 1-2): its L (0..100) at full size, downscaled first where a side
+   * exceeds `maxSide` (`scaled`, `original` [W, H]), and L resized to the prediction size (`small`, h×w); `started`
+   * is when the decoded photo was ready (what the pages time as the network's part). Null if the browser cannot
+   * read the file. */
+  async function readPhoto(blob, meta, maxSide) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    } catch (e) {
+      return null;
+    }
+    const started = performance.now();
+    const s = Math.min(1, maxSide / Math.max(bitmap.height, bitmap.width));
+    const [H, W] = [Math.round(bitmap.height * s), Math.round(bitmap.width * s)];
+    const ctx = new OffscreenCanvas(W, H).getContext("2d");
+    ctx.drawImage(bitmap, 0, 0, W, H);
+    const L = lightness(ctx.getImageData(0, 0, W, H).data, H * W);
+    const [h, w] = predictionSize(H, W, meta.size, meta.size_multiple);
+    return { L, H, W, h, w, small: resize(L, H, W, h, w, true), started, scaled: s < 1,
+             original: [bitmap.width, bitmap.height] };
+  }
+
+  const notAnImage = (name) => `"${name}" is not an image this browser can read (JPEG, PNG or WebP).`;
+
+  /** Put RGBA pixels (W×H) on a canvas, sizing it to them. */
+  function draw(canvas, rgba, W, H) {
+    canvas.width = W;
+    canvas.height = H;
+    canvas.getContext("2d").putImageData(new ImageData(rgba, W, H), 0, 0);
   }
 
   /** Save a canvas as PNG, named after the photo `name` with `suffix` (the page's download button). */
@@ -275,8 +284,8 @@
       + `run \`make serve\` and open http://localhost:8000/${page}`;
   }
 
-  window.colorbookColorizer = { lightness, labToRgba, rgbToLab, resize, predictionSize, annealedMean, downloadCanvas,
-                                fromDiskMessage };
+  window.colorbookColorizer = { lightness, labToRgba, rgbToLab, resize, predictionSize, annealedMean, readPhoto, notAnImage,
+                                draw, downloadCanvas, fromDiskMessage };
   window.addEventListener("load", () => {
     for (const root of document.querySelectorAll(".cb-colorizer")) {
       start(root).catch((e) => {

@@ -3,7 +3,7 @@
 // Two exported graphs (colorlib.export.export_hints_onnx): `hint-parts` maps L (1,1,h,w) to the base model's logits,
 // the embedding and the keep logit, once per photo; `hint-spread` maps those and the hints (grid cell, ab, valid) to
 // the hinted log-distribution, on every change of the hints. Everything else is done here with the library's formulas
-// (colorlib.hints.photo_hints_ab), reusing colorize.js's colour math, resampling and annealed mean:
+// (colorlib.hints.photo_hints_ab), reusing colorize.js's photo reading, colour math, resampling and annealed mean:
 //   1. the hint's grid cell: the cell holding its centre pixel (colorlib.hints.cell_of);
 //   2. the annealed mean of the hinted distribution, upsampled to the prediction size and then to the photo's;
 //   3. each hint's own SIDE×SIDE patch painted with its colour (colorlib.hints.paint_patches, patch_bounds);
@@ -54,6 +54,7 @@
   const hex = (rgb) => "#" + Array.from(rgb.slice(0, 3), (v) => v.toString(16).padStart(2, "0")).join("");
   /** The sRGB bytes of one Lab colour. */
   const rgbOf = (L, a, b) => C.labToRgba([L], [a], [b], 1);
+  const MAX_SIDE = 2048; // larger photos are downscaled first: every update resamples the colour to every pixel
 
   async function start(root) {
     const $ = (sel) => root.querySelector(sel);
@@ -75,23 +76,13 @@
 
     async function load(blob, name) {
       root.dataset.state = "working";
-      let bitmap;
-      try {
-        bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
-      } catch (e) {
-        say(`"${name}" is not an image this browser can read (JPEG, PNG or WebP).`, "error");
+      const read = await C.readPhoto(blob, meta, MAX_SIDE);
+      if (!read) {
+        say(C.notAnImage(name), "error");
         root.dataset.state = photo ? "done" : "ready";
         return;
       }
-      const started = performance.now();
-      const s = Math.min(1, 2048 / Math.max(bitmap.height, bitmap.width));
-      const [H, W] = [Math.round(bitmap.height * s), Math.round(bitmap.width * s)];
-      const canvas = new OffscreenCanvas(W, H);
-      const ctx = canvas.getContext("2d");
-      ctx.drawImage(bitmap, 0, 0, W, H);
-      const L = C.lightness(ctx.getImageData(0, 0, W, H).data, H * W);
-      const [h, w] = C.predictionSize(H, W, meta.size, meta.size_multiple);
-      const small = C.resize(L, H, W, h, w, true);
+      const { L, H, W, h, w, small, started } = read;
       const out = await parts.run({ L: new ort.Tensor("float32", small, [1, 1, h, w]) });
       const logits = out[meta.parts_outputs[0]];
       photo = { name, L, H, W, h, w, out, logits: logits.data, q: logits.dims[1], gh: logits.dims[2], gw: logits.dims[3] };
@@ -128,8 +119,8 @@
         for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { A[y * c.W + x] = t.a; B[y * c.W + x] = t.b; }
       }
       const n = c.H * c.W;
-      if (!c.grayDrawn) { draw($(".hb-gray"), C.labToRgba(c.L, new Float32Array(n), new Float32Array(n), n), c.W, c.H); c.grayDrawn = true; }
-      draw($(".hb-result"), C.labToRgba(c.L, A, B, n), c.W, c.H);
+      if (!c.grayDrawn) { C.draw($(".hb-gray"), C.labToRgba(c.L, new Float32Array(n), new Float32Array(n), n), c.W, c.H); c.grayDrawn = true; }
+      C.draw($(".hb-result"), C.labToRgba(c.L, A, B, n), c.W, c.H);
       c.A = A; c.B = B;
       const ms = performance.now() - t0;
       drawMarks();
@@ -141,12 +132,6 @@
       say(`${c.name}: ${c.W}×${c.H} pixels; ${hints.length} hint${hints.length === 1 ? "" : "s"}. Network (once per photo) `
           + `${(c.networkMs / 1000).toFixed(2)} s; this update ${ms.toFixed(0)} ms. Click the colorized photo to add a hint.`);
       root.dataset.state = "done";
-    }
-
-    function draw(canvas, rgba, W, H) {
-      canvas.width = W;
-      canvas.height = H;
-      canvas.getContext("2d").putImageData(new ImageData(rgba, W, H), 0, 0);
     }
 
     /** Circles where the hints are, on a canvas over the result (the download keeps the photo clean). */
