@@ -156,6 +156,17 @@ def read_labels(root: Path | None) -> dict[str, int]:
     return labels
 
 
+def photo_classes(data: str | Path | None) -> set[int]:
+    """The ImageNet classes (indices) a data source's photos are labelled with, from its ``labels.csv`` and its
+    synset folders (:data:`IMAGENET_INDEX`), read without decoding a photo; empty for the embedded photos or an
+    unlabelled folder. Chapter 5 uses it to say which validation photos show a class the training photos show."""
+    root = resolve_data(data)
+    if root is None:
+        return set()
+    folders = {d.name for d in root.rglob("n*") if d.is_dir() and _SYNSET.match(d.name)}
+    return set(read_labels(root).values()) | {IMAGENET_INDEX[f] for f in folders if f in IMAGENET_INDEX}
+
+
 @dataclass
 class Item:
     path: Path

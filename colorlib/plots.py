@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from .color import lab_to_rgb
@@ -221,6 +222,7 @@ def loss_curves_figure(logs: dict[str, list[dict]], title: str, parts: int = 25)
         _draw_loss(ax, rows, max(1, len(rows) // parts))
         ax.set_title(loss)
         ax.set_ylabel(loss_label(loss))
+        ax.legend(fontsize=9)  # each panel's own window: 1/parts of that run's steps
     fig.suptitle(title)
     return fig
 
@@ -390,9 +392,9 @@ def length_trials_figure(trials: dict[str, list[dict]], chosen: dict[str, int], 
         ax.set_ylabel(label)
         ax.set_xticks(sorted({p["steps"] for points in trials.values() for p in points}))
         ax.grid(alpha=0.3)
-    fig.axes[0].set_title("Scored on the held-out tune photos (ringed: the rule's length)")
-    fig.axes[1].set_title("How much the colours vary within a photo")
-    fig.axes[0].legend(title="loss", fontsize=10)
+    fig.axes[0].set_title("On the tune photos (ringed: the rule's choice)")
+    fig.axes[1].set_title("Colour variation within a photo")
+    fig.legend(*fig.axes[0].get_legend_handles_labels(), title="loss", loc="outside right center", fontsize=10)
     return fig
 
 
@@ -400,7 +402,7 @@ def table_figure(rows: list[dict], keys: tuple[str, ...], labels: dict[str, str]
     """Table 1 drawn (chapter 6): one panel per column ``keys`` (in that column's units), each row of ``rows`` a dot
     at its value with its 95% bootstrap interval as a bar, so that where two rows' bars overlap is visible at a
     glance. Rows without an interval in a column are drawn as a dot alone."""
-    from .evaluate import COLUMN
+    from .evaluate import BASELINES, COLUMN
 
     labels = labels or {}
     names = [labels.get(r["method"], r["method"]) for r in rows]
@@ -411,11 +413,15 @@ def table_figure(rows: list[dict], keys: tuple[str, ...], labels: dict[str, str]
         for yi, r in zip(y, rows, strict=True):
             low, high = r.get(key + "_ci", (r[key], r[key]))
             ax.plot([low, high], [yi, yi], color="0.55", linewidth=2.5, solid_capstyle="butt")
-            ax.plot(r[key], yi, "o", color="C0" if r["method"] not in ("gray", "random") else "0.3", markersize=6)
+            ax.plot(r[key], yi, "o", color="0.3" if r["method"] in BASELINES else "C0", markersize=6)
         ax.set_yticks(y, names if i == 0 else [""] * len(rows))
         ax.set_xlabel(COLUMN[key].header)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Table 1 drawn: each value with its 95% bootstrap interval over the photos")
+    fig.legend(handles=[Line2D([], [], marker="o", color="0.3", linestyle="", label="baseline"),
+                        Line2D([], [], marker="o", color="C0", linestyle="", label="trained model"),
+                        Line2D([], [], color="0.55", linewidth=2.5, label="95% interval")],
+               loc="outside lower center", ncols=3, frameon=False)
     return fig
 
 

@@ -195,3 +195,20 @@ def verdicts_on_more_photos(few: list[dict], many: list[dict]) -> dict:
     text += (f" Opposite verdicts on the two sets: {listed(flipped)}; the two sets differ in their photos, not only "
              "in how many there are." if flipped else " No claim is decided one way on one set and the other way on the other.")
     return {"decided": decided, "lost": lost, "flipped": flipped, "width_ratio": median, "text": text}
+
+
+def unseen_classes(labels, train_data: str | Path | None, shown_data: str | Path | None) -> str:
+    """A sentence saying how many of the scored photos (ImageNet ``labels``, one per photo, -1 if unknown) show a class
+    the training photos show (:func:`colorlib.data.photo_classes` of ``train_data``); "" when the book shows and
+    trains on the same data set, or the training photos carry no labels."""
+    from .data import photo_classes
+
+    classes = photo_classes(train_data)
+    if not classes or data_name(train_data) == data_name(shown_data):
+        return ""
+    seen = sum(int(label) in classes for label in labels)
+    return (f"These are {data_name(shown_data)}'s validation photos, not the training photos' data set: {seen} of the "
+            f"{len(labels)} are of the {len(classes)} ImageNet classes the training photos show, the other "
+            f"{len(labels) - seen} of classes no training photo shows"
+            + (": most of what the network colours here it knows only from other things." if 2 * seen < len(labels)
+               else "."))

@@ -296,3 +296,49 @@ def solver_table_markdown(trials: list[dict], base: str, folder: Path | None = N
     return markdown_table(["loss", "decay", "learning rate", f"{criterion.header} (criterion)", "own held-out loss",
                            "ab spread within a photo (Lab units)", "training loss, last fifth vs first", TRAIN_TIME],
                           rows, "llrrrrrr")
+
+
+# --- one-off trials beside a committed model (appendix A.10-A.12) ---------------------------------------------------
+BESIDE_KEYS = ("auc_raw", "auc_rebal", "auc_classbal", "top1", "colorfulness", "warm_cool")  # the columns recorded
+
+
+def score_beside(trials: dict[str, tuple[Path, dict]], committed: Path, out: Path, sets: list[tuple[str, str]],
+                 profile: str, loss: str = "full-soft", cache: str | None = "scores") -> list[dict]:
+    """Score trial models beside the committed one, alike: each of ``sets`` ((data set under ``../shared/datasets``,
+    split), the first first), the committed model's prior for the rebalanced AuC, a paired 95% bootstrap interval of
+    every difference. ``trials``: name -> (a runs folder holding ``loss``, the fields that identify its record); the
+    committed model (the runs folder ``committed``) is recorded as ``committed`` with the fields given under that
+    name. Records (``scores`` and, for a trial, ``minus_committed``: [difference, low, high] per column of
+    :data:`BESIDE_KEYS`) are appended to ``out``'s trials file one by one, so that an interrupted run keeps what it scored and
+    a second run scores only what is missing. Returns every record of the file."""
+    from .evaluate import combine, evaluate
+    from .paths import SHARED_DATASETS
+
+    records = read_trials(out)
+
+    def key(photos: str, split: str, fields: dict) -> tuple:
+        return (photos, split, *sorted(fields.items()))
+
+    done = {key(r["photos"], r["split"], {k: r[k] for k in trials[name][1]}) for r in records
+            for name in trials if all(k in r for k in trials[name][1])}
+    for photos, split in sets:
+        todo = {name: (runs, fields) for name, (runs, fields) in trials.items() if key(photos, split, fields) not in done}
+        if not todo:
+            continue
+        evs = {name: evaluate(runs, data=SHARED_DATASETS / photos, profile=profile, prior_of=committed, losses=[loss],
+                              split=split, cache=cache)
+               for name, (runs, _) in {"committed": (committed, None), **todo}.items()}
+        both = combine(evs)
+        for name, (_, fields) in todo.items():
+            row = next(x for x in evs[name].rows if x["method"] == loss)
+            record = {"photos": photos, "split": split, "count": len(evs[name].eval_set.L), **fields,
+                      "scores": {k: round(float(row[k]), 2) for k in BESIDE_KEYS}}
+            if name != "committed":
+                record["minus_committed"] = {
+                    k: [round(d["difference"], 2), round(d["low"], 2), round(d["high"], 2)]
+                    for k in BESIDE_KEYS for d in [both.compare(f"{name} {loss}", f"committed {loss}", k)]}
+            records.append(record)
+            with (Path(out) / TRIALS).open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+            print(json.dumps(record), flush=True)
+    return records

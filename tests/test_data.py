@@ -92,6 +92,18 @@ def test_labels_csv_is_carried(photo_folder):
     assert labels["sub/photo 1.PNG"] == 817 and labels["photo 0.jpg"] == 3 and labels["sub/photo 2.JpEg"] == -1
 
 
+def test_photo_classes_come_from_labels_and_synset_folders(tmp_path):
+    from colorlib.data import photo_classes
+
+    write_photo(tmp_path / "train" / "n01440764" / "a.JPEG", 0, format="JPEG")
+    write_photo(tmp_path / "val" / "n03888257" / "b.JPEG", 1, format="JPEG")
+    write_photo(tmp_path / "n99999999" / "c.JPEG", 2, format="JPEG")  # a synset this project has no index for
+    assert photo_classes(tmp_path) == {0, 701}
+    (tmp_path / "labels.csv").write_text("file,imagenet_index\nx.png,817\ny.png,not a number\n")
+    assert photo_classes(tmp_path) == {0, 701, 817}
+    assert photo_classes(None) == set()
+
+
 def test_imagenet_synset_filter(tmp_path):
     for syn in ("n04285008", "n04037443", "n01440764"):
         for i in range(3):

@@ -128,3 +128,19 @@ def test_a_bound_that_would_round_to_zero_keeps_its_sign_and_its_distance():
     assert with_interval(0.2, 0.004, 0.4, "+.1f", small=False) == "+0.2 [+0.004, +0.4]"
     assert with_interval(0.2, 0.0, 0.4, "+.1f", small=False) == "+0.2 [+0.0, +0.4]"  # a true zero stays as it is
     assert with_interval(0.0, 0.003, 0.003, ".1f", small=False) == "0.0 [0.0, 0.0]"  # a score, not a difference
+
+
+def test_unseen_classes_counts_the_scored_photos_of_the_training_classes(tmp_path):
+    from colorlib.reading import unseen_classes
+    from tests.test_data import write_photo
+
+    train = tmp_path / "imagenette"
+    write_photo(train / "train" / "n01440764" / "a.JPEG", 0, format="JPEG")  # ImageNet class 0
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    text = unseen_classes([0, 5, 7, -1], train, shown)
+    assert "1 of the 4 are of the 1 ImageNet classes" in text and "the other 3 of classes" in text
+    assert text.endswith("from other things.")
+    assert unseen_classes([0, 0, 5], train, shown).endswith("shows.")  # most are of a training class
+    assert unseen_classes([0, 5], train, train) == ""  # shown and trained on the same data set
+    assert unseen_classes([0, 5], shown, train) == ""  # training photos without labels

@@ -138,3 +138,28 @@ def test_a_trials_training_time_comes_from_its_runs_log(tmp_path):
     assert trial_seconds(record, tmp_path) == "20"
     assert trial_seconds(record) == "7"  # no folder: as recorded
     assert trial_seconds({**record, "seconds": None}) == "–"
+
+
+def test_score_beside_records_each_trial_beside_the_committed_model_once(photo_folder, tmp_path, monkeypatch):
+    """The appendix's one-off trials: every model's scores, a trial's paired differences to the committed model,
+    record by record, and nothing scored again on a second run."""
+    from colorlib import paths, profiles, tune
+
+    monkeypatch.setitem(profiles.LENGTH_CANDIDATES, "smoke", (6, 3))
+    tune.run_length_trials("l2", str(photo_folder), tmp_path / "runs", base="smoke", classifier="efficientnet")
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    (datasets / "photos").symlink_to(photo_folder, target_is_directory=True)
+    monkeypatch.setattr(paths, "SHARED_DATASETS", datasets)
+    committed, short = (tmp_path / "runs" / f"steps={n}" for n in (6, 3))
+    trials = {"committed": (committed, {"steps": 6}), "short": (short, {"steps": 3})}
+    out = tmp_path / "out"
+    out.mkdir()
+    records = tune.score_beside(trials, committed, out, [("photos", "all")], "smoke", loss="l2", cache=None)
+    assert [(r["steps"], "minus_committed" in r) for r in records] == [(6, False), (3, True)]
+    assert records[0]["count"] == records[1]["count"] == 13  # the gray photo is scored too
+    assert set(records[1]["scores"]) == set(records[1]["minus_committed"]) == set(tune.BESIDE_KEYS)
+    assert all(low <= high for _, low, high in records[1]["minus_committed"].values())
+    assert read_trials(out) == records
+    assert tune.score_beside(trials, committed, out, [("photos", "all")], "smoke", loss="l2", cache=None) == records
+    assert len(read_trials(out)) == 2
