@@ -135,7 +135,8 @@ def build_network(settings: dict, bins: Tensor | None = None) -> nn.Module:
     if arch == "semantic":
         from .semantic import SemanticColorizer
 
-        return SemanticColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins)
+        return SemanticColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins,
+                                 train_blocks=settings.get("encoder_blocks", 0))
     if arch == "hints":
         from .hints import HintColorizer
 

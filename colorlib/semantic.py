@@ -7,8 +7,9 @@ at the gray photo, and only a light decoder is trained to turn its features into
 
 * Input: ``L (N,1,H,W)`` in 0..100, shown to the encoder as the neutral sRGB gray of that lightness
   (a = b = 0 through :func:`colorlib.color.lab_to_rgb`), scaled as the Lite models expect, (x − ½)/½.
-* Encoder: the Lite network's blocks, read at strides 4, 8, 16 and 32; never trained, always in eval
-  mode (its BatchNorm statistics stay ImageNet's), run without gradients.
+* Encoder: the Lite network's blocks, read at strides 4, 8, 16 and 32; by default never trained, always in eval
+  mode (its BatchNorm statistics stay ImageNet's), run without gradients (the profile field ``encoder_blocks``
+  lets its last blocks train with the decoder: appendix A.13).
 * Decoder (FPN-style): a 1×1 lateral convolution to ``channels`` at each stride, top-down ×2 upsampling
   and addition, two 3×3 convolutions with BatchNorm and ReLU at stride 4, then the same heads as
   :class:`~colorlib.model.ColorizationNet`: 313 class logits, or ab/110 for ``l2``, at 1/4 resolution.
@@ -57,10 +58,17 @@ class SemanticColorizer(nn.Module):
     STRIDES = (4, 8, 16, 32)
     SIZE_MULTIPLE = max(STRIDES)  # H and W must divide by the encoder's largest stride
 
-    def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None):
+    def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None,
+                 train_blocks: int = 0):
         super().__init__()
         self.encoder_name, self.q = encoder, q
         self.encoder = load_lite(encoder).requires_grad_(False)
+        # the encoder's last ``train_blocks`` blocks may train with the decoder (appendix A.13); 0: all frozen
+        self.first_trained = len(self.encoder._blocks) - train_blocks
+        if not 0 <= train_blocks <= len(self.encoder._blocks):
+            raise ValueError(f"encoder_blocks: {train_blocks} is not between 0 and {len(self.encoder._blocks)}")
+        for block in self.encoder._blocks[self.first_trained:]:
+            block.requires_grad_(True)
         widths = self._endpoint_channels()
         self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in widths)
         self.fuse = nn.Sequential(_conv_bn_relu(channels, channels), _conv_bn_relu(channels, channels))
@@ -79,8 +87,9 @@ class SemanticColorizer(nn.Module):
         enc = self.encoder
         x = enc._swish(enc._bn0(enc._conv_stem(rgb)))
         stride, out = 2, []  # the stem halves the resolution
-        for block in enc._blocks:
-            y = block(x)
+        for i, block in enumerate(enc._blocks):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and i >= self.first_trained):
+                y = block(x)
             if y.shape[-1] < x.shape[-1]:  # this block halves it again
                 if stride in self.STRIDES:
                     out.append(x)  # the last features at this stride
@@ -92,8 +101,8 @@ class SemanticColorizer(nn.Module):
     def encode(self, L: Tensor) -> list[Tensor]:
         """Frozen features of the gray input, at strides 4, 8, 16, 32."""
         gray = lab_to_rgb(join_lab(L.float(), torch.zeros_like(L.float()).expand(-1, 2, -1, -1)))
-        with torch.no_grad():
-            return self._endpoints((gray - 0.5) / 0.5)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.first_trained < len(self.encoder._blocks)):
+            return self._endpoints((gray - 0.5) / 0.5)  # gradients only through the trained blocks, if any
 
     def features(self, L: Tensor) -> Tensor:
         """Decoder features ``(N,C,H/4,W/4)``: the top-down sum of the lateral projections, then two convs."""
@@ -114,13 +123,15 @@ class SemanticColorizer(nn.Module):
         return self
 
     def select_heads(self, regression: bool) -> None:
-        """Train the head the loss uses (and the decoder); the encoder is always frozen."""
+        """Train the head the loss uses (and the decoder); the encoder stays as built: frozen but for its trained blocks."""
         self.class_head.requires_grad_(not regression)
         self.ab_head.requires_grad_(regression)
 
     def trained_state(self) -> dict[str, Tensor]:
-        """The state to save: everything but the frozen encoder (rebuilt from its PyPI package)."""
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}
+        """The state to save: everything but the frozen encoder (rebuilt from its PyPI package); the encoder blocks
+        that trained, if any, are saved with the decoder."""
+        trained = tuple(f"encoder._blocks.{i}." for i in range(self.first_trained, len(self.encoder._blocks)))
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.") or k.startswith(trained)}
 
     def load_trained_state(self, state: dict[str, Tensor]) -> None:
         """Load :meth:`trained_state`; any key other than the encoder's missing is an error."""

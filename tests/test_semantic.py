@@ -52,6 +52,27 @@ def test_trains_with_the_same_trainer_and_saves_only_the_decoder(loss, tmp_path,
     assert model.colorize_ab(torch.rand(1, 1, 64, 64) * 100, decoder=decoder).shape == (1, 2, 64, 64)
 
 
+def test_the_encoders_last_blocks_can_train_and_are_saved_with_the_decoder(tmp_path, monkeypatch):
+    """encoder_blocks = 2: the last two blocks learn (and are saved, and load back), every other encoder weight stays
+    ImageNet's; the default (0) leaves the whole encoder frozen, as the test above checks."""
+    monkeypatch.delenv("COLORLIB_DATA", raising=False)
+    folder = train(TrainConfig(loss="full-soft", profile="smoke-semantic", out=str(tmp_path), steps=5, seed=0,
+                               overrides={"encoder_blocks": 2}))
+    saved = load_checkpoint(folder / "model.pt")
+    n = len(load_lite("lite2")._blocks)
+    encoder_keys = {k.split(".")[2] for k in saved["model"] if k.startswith("encoder.")}
+    assert encoder_keys == {str(n - 2), str(n - 1)}
+    model, _ = load_model(folder / "model.pt")
+    reference = load_lite("lite2").state_dict()
+    state = model.encoder.state_dict()
+    trained = (f"_blocks.{n - 2}.", f"_blocks.{n - 1}.")
+    moved = {k.split(".")[1] for k in state if not torch.equal(state[k].float(), reference[k].float())}
+    assert moved and moved <= {str(n - 2), str(n - 1)}
+    assert all(torch.equal(state[k], reference[k]) for k in state if not k.startswith(trained))
+    with pytest.raises(ValueError, match="encoder_blocks"):
+        build_network({**get_profile("smoke-semantic").as_dict(), "encoder_blocks": n + 1})
+
+
 def test_colorize_cli_works_with_a_semantic_model(tmp_path, monkeypatch):
     from .conftest import write_photo
 
