@@ -101,8 +101,7 @@ class SemanticColorizer(nn.Module):
     def encode(self, L: Tensor) -> list[Tensor]:
         """Frozen features of the gray input, at strides 4, 8, 16, 32."""
         gray = lab_to_rgb(join_lab(L.float(), torch.zeros_like(L.float()).expand(-1, 2, -1, -1)))
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self.first_trained < len(self.encoder._blocks)):
-            return self._endpoints((gray - 0.5) / 0.5)  # gradients only through the trained blocks, if any
+        return self._endpoints((gray - 0.5) / 0.5)  # _endpoints keeps gradients to the trained blocks, if any
 
     def features(self, L: Tensor) -> Tensor:
         """Decoder features ``(N,C,H/4,W/4)``: the top-down sum of the lateral projections, then two convs."""

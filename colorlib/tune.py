@@ -298,22 +298,22 @@ def solver_table_markdown(trials: list[dict], base: str, folder: Path | None = N
                           rows, "llrrrrrr")
 
 
-# --- one-off trials beside a committed model (appendix A.10-A.12) ---------------------------------------------------
+# --- one-off trials beside a committed model (appendix A.12, A.13) ---------------------------------------------------
 BESIDE_KEYS = ("auc_raw", "auc_rebal", "auc_classbal", "top1", "colorfulness", "warm_cool")  # the columns recorded
 
 
-def score_beside(trials: dict[str, tuple[Path, dict]], committed: Path, out: Path, sets: list[tuple[str, str]],
+def score_beside(trials: dict[str, tuple[Path, dict]], out: Path, sets: list[tuple[str, str]],
                  profile: str, loss: str = "full-soft", cache: str | None = "scores") -> list[dict]:
     """Score trial models beside the committed one, alike: each of ``sets`` ((data set under ``../shared/datasets``,
     split), the first first), the committed model's prior for the rebalanced AuC, a paired 95% bootstrap interval of
     every difference. ``trials``: name -> (a runs folder holding ``loss``, the fields that identify its record); the
-    committed model (the runs folder ``committed``) is recorded as ``committed`` with the fields given under that
-    name. Records (``scores`` and, for a trial, ``minus_committed``: [difference, low, high] per column of
+    one named ``committed`` is the committed model, whose prior and scores the others are read against. Records (``scores`` and, for a trial, ``minus_committed``: [difference, low, high] per column of
     :data:`BESIDE_KEYS`) are appended to ``out``'s trials file one by one, so that an interrupted run keeps what it scored and
     a second run scores only what is missing. Returns every record of the file."""
     from .evaluate import combine, evaluate
     from .paths import SHARED_DATASETS
 
+    committed = trials["committed"][0]
     records = read_trials(out)
 
     def key(photos: str, split: str, fields: dict) -> tuple:
@@ -327,7 +327,7 @@ def score_beside(trials: dict[str, tuple[Path, dict]], committed: Path, out: Pat
             continue
         evs = {name: evaluate(runs, data=SHARED_DATASETS / photos, profile=profile, prior_of=committed, losses=[loss],
                               split=split, cache=cache)
-               for name, (runs, _) in {"committed": (committed, None), **todo}.items()}
+               for name, (runs, _) in {"committed": trials["committed"], **todo}.items()}
         both = combine(evs)
         for name, (_, fields) in todo.items():
             row = next(x for x in evs[name].rows if x["method"] == loss)

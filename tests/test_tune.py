@@ -156,11 +156,11 @@ def test_score_beside_records_each_trial_beside_the_committed_model_once(photo_f
     trials = {"committed": (committed, {"steps": 6}), "short": (short, {"steps": 3})}
     out = tmp_path / "out"
     out.mkdir()
-    records = tune.score_beside(trials, committed, out, [("photos", "all")], "smoke", loss="l2", cache=None)
+    records = tune.score_beside(trials, out, [("photos", "all")], "smoke", loss="l2", cache=None)
     assert [(r["steps"], "minus_committed" in r) for r in records] == [(6, False), (3, True)]
     assert records[0]["count"] == records[1]["count"] == 13  # the gray photo is scored too
     assert set(records[1]["scores"]) == set(records[1]["minus_committed"]) == set(tune.BESIDE_KEYS)
     assert all(low <= high for _, low, high in records[1]["minus_committed"].values())
     assert read_trials(out) == records
-    assert tune.score_beside(trials, committed, out, [("photos", "all")], "smoke", loss="l2", cache=None) == records
+    assert tune.score_beside(trials, out, [("photos", "all")], "smoke", loss="l2", cache=None) == records
     assert len(read_trials(out)) == 2

@@ -16,4 +16,4 @@ if not (folder / "full-soft" / "model.pt").exists():
     set_out_snapshot(run, folder / "full-soft", 1000)
 trials = {"committed": (committed, {"encoder_blocks": 0, "schedule": 1500, "steps": 1000}),
           "encoder_blocks=6,steps=1000": (folder, {"encoder_blocks": 6, "schedule": 1500, "steps": 1000})}
-score_beside(trials, committed, out, [("nips17-dev", "val"), ("imagenette-160", "tune")], "cpu-semantic")
+score_beside(trials, out, [("nips17-dev", "val"), ("imagenette-160", "tune")], "cpu-semantic")

@@ -21,4 +21,4 @@ for steps in (1000, 1500):
         else:
             set_out_snapshot(run, folder / "full-soft", steps)
     trials[f"width=0.5,steps={steps}"] = (folder, {"width": 0.5, "schedule": 1500, "steps": steps})
-score_beside(trials, committed, out, [("nips17-dev", "val"), ("imagenette-160", "tune")], "cpu-semantic")
+score_beside(trials, out, [("nips17-dev", "val"), ("imagenette-160", "tune")], "cpu-semantic")
