@@ -290,11 +290,11 @@ class HintColorizer(nn.Module):
     hints it *is* the base model (its logits, unchanged)."""
 
     def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None,
-                 **untrained: float):
+                 encoder_scale: int = 1, **untrained: float):
         super().__init__()
         from .semantic import SemanticColorizer
 
-        self.base = SemanticColorizer(encoder, channels, q, bins).requires_grad_(False)
+        self.base = SemanticColorizer(encoder, channels, q, bins, encoder_scale=encoder_scale).requires_grad_(False)
         self.spread = HintSpread(channels, **untrained)
         self.SIZE_MULTIPLE = self.base.SIZE_MULTIPLE
 
@@ -362,7 +362,8 @@ def from_base(checkpoint: str, trained: bool = False) -> HintColorizer:
                          f"(arch {settings.get('arch')!r}, loss {ckpt['config']['loss']!r})")
     from .model import _ch
 
-    model = HintColorizer(settings["encoder"], _ch(256, settings["width"]), bins=ckpt["bins"])
+    model = HintColorizer(settings["encoder"], _ch(256, settings["width"]), bins=ckpt["bins"],
+                          encoder_scale=settings.get("encoder_scale", 1))
     model.base.load_trained_state(float_state(ckpt["model"]))
     return model.eval()
 

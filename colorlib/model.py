@@ -136,11 +136,13 @@ def build_network(settings: dict, bins: Tensor | None = None) -> nn.Module:
         from .semantic import SemanticColorizer
 
         return SemanticColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins,
-                                 train_blocks=settings.get("encoder_blocks", 0))
+                                 train_blocks=settings.get("encoder_blocks", 0),
+                                 encoder_scale=settings.get("encoder_scale", 1))
     if arch == "hints":
         from .hints import HintColorizer
 
-        return HintColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins)
+        return HintColorizer(settings["encoder"], channels=_ch(256, settings["width"]), bins=bins,
+                             encoder_scale=settings.get("encoder_scale", 1))
     raise ValueError(f"arch: unknown value {arch!r}; allowed: {', '.join(ARCHS)}")
 
 

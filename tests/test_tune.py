@@ -39,7 +39,7 @@ def test_cli_rejects_a_bad_override_before_any_work(tmp_path):
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
         "colorlib tune: error: override: cannot tune 'momentum'; allowed: " + ", ".join(
             ("width", "crop", "eval_size", "batch", "steps", "lr", "lr_final", "weight_decay", "schedule", "decay", "arch",
-             "encoder", "encoder_blocks", "precision", "memory_format", "data_mode", "workers"))]
+             "encoder", "encoder_blocks", "encoder_scale", "precision", "memory_format", "data_mode", "workers"))]
     assert not any(tmp_path.iterdir())
 
 
@@ -85,8 +85,9 @@ def test_each_loss_trains_with_the_solver_the_rule_chose_from_the_records():
                 trained["steps"] = config["steps"]
             # runs trained before the profile named its training data recorded every other field
             assert {k: now[k] for k in trained} == {**trained, "name": base}, (base, loss)
-            assert set(now) - set(trained) <= {"train_on", "train_limit", "encoder_blocks"}, (base, loss)
-            assert now["encoder_blocks"] == 0  # added later; its default is how they trained: a frozen encoder
+            assert set(now) - set(trained) <= {"train_on", "train_limit", "encoder_blocks", "encoder_scale"}, (base, loss)
+            # added later; their defaults are how they trained: a frozen encoder shown the photo at its own size
+            assert now["encoder_blocks"] == 0 and now["encoder_scale"] == 1
 
 
 def test_length_trials_score_one_run_kept_at_each_candidate(photo_folder, tmp_path, monkeypatch):
