@@ -58,6 +58,12 @@ def trained_size(name: str) -> int:
     return int(efficientnet_params(f"efficientnet-lite{name[-1]}")[2])
 
 
+def gray_rgb(L: Tensor) -> Tensor:
+    """The neutral sRGB gray ``(N,3,H,W)`` in 0..1 of lightness ``L (N,1,H,W)`` in 0..100 (a = b = 0): the photo as
+    the semantic colorizer's encoder sees it."""
+    return lab_to_rgb(join_lab(L.float(), torch.zeros_like(L.float()).expand(-1, 2, -1, -1)))
+
+
 def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True))
 
@@ -72,7 +78,7 @@ class SemanticColorizer(nn.Module):
     def __init__(self, encoder: str = "lite2", channels: int = 64, q: int = 313, bins: Tensor | None = None,
                  train_blocks: int = 0, encoder_scale: int = 1):
         super().__init__()
-        if encoder_scale < 1:
+        if encoder_scale < 1 or encoder_scale != int(encoder_scale):
             raise ValueError(f"encoder_scale: {encoder_scale} is not a whole number of at least 1")
         self.encoder_name, self.q, self.encoder_scale = encoder, q, int(encoder_scale)
         self.encoder = load_lite(encoder).requires_grad_(False)
@@ -113,7 +119,7 @@ class SemanticColorizer(nn.Module):
 
     def encode(self, L: Tensor) -> list[Tensor]:
         """Frozen features of the gray input (enlarged ``encoder_scale`` times), at strides 4, 8, 16, 32 of it."""
-        gray = lab_to_rgb(join_lab(L.float(), torch.zeros_like(L.float()).expand(-1, 2, -1, -1)))
+        gray = gray_rgb(L)
         if self.encoder_scale > 1:
             gray = F.interpolate(gray, scale_factor=self.encoder_scale, mode="bilinear", align_corners=False)
         return self._endpoints((gray - 0.5) / 0.5)  # _endpoints keeps gradients to the trained blocks, if any
@@ -220,8 +226,7 @@ def recognised(encoder: str, L: Tensor, labels: Tensor, sizes: tuple[int, ...], 
     known = labels >= 0
     if not known.any():
         raise ValueError("recognised: none of the photos has an ImageNet label")
-    rgb = lab_to_rgb(join_lab(L[known].float(), torch.zeros_like(L[known].float()).expand(-1, 2, -1, -1)
-                              if ab is None else ab[known].float()))
+    rgb = gray_rgb(L[known]) if ab is None else lab_to_rgb(join_lab(L[known].float(), ab[known].float()))
     shares = {}
     for size in sizes:
         top1 = torch.cat([net((F.interpolate(chunk, size=(size, size), mode="bilinear", align_corners=False)

@@ -34,7 +34,7 @@ def test_features_come_from_four_strides_and_the_output_is_at_quarter_resolution
 
 def test_an_enlarged_encoder_input_keeps_the_output_at_quarter_resolution():
     """encoder_scale = 2: the encoder sees the photo at twice its size (its strides count in the enlarged photo), the
-    decoder averages back, and the output, the hint model around it and a saved run all stay at 1/4 of the photo."""
+    decoder averages back, and the output stays at 1/4 of the photo; the hint model around it carries the scale."""
     settings = {**get_profile("smoke-semantic").as_dict(), "encoder_scale": 2}
     net = build_network(settings).eval()
     L = torch.rand(2, 1, 64, 96) * 100
