@@ -25,33 +25,36 @@ def run_settings(config: dict) -> dict:
 
 
 def what_changed(before: dict[str, dict], runs: str | Path, then: str = "the previous models",
-                 now_label: str = "the retrained ones") -> str:
+                 now_label: str = "the retrained ones", tags: tuple[str, str] = ("then", "now")) -> str:
     """A sentence naming what differs between the previous models' settings (``before``: {loss: the fields of
     :func:`run_settings`}, those recorded being enough) and the runs under ``runs``, field by field; ``then`` and
-    ``now_label`` name the two sets of models in it."""
+    ``now_label`` name the two sets of models in it, ``tags`` follow each one's setting ("coupled then")."""
     from .runs import find_runs, read_config
 
     now = {loss: run_settings(read_config(Path(path).parent)) for loss, path in find_runs(runs).items()}
     shared = [loss for loss in now if loss in before]
-    parts = []
     data_now = {now[loss]["data"] for loss in shared}
     data_then = {before[loss].get("data") for loss in shared} - {None}
+    photos = ""
     if data_then and data_then != data_now:
         count = {now[loss]["train_images"] for loss in shared}
         count_then = {before[loss].get("train_images") for loss in shared} - {None}
-        parts.append(f"{then} trained on {' and '.join(sorted(data_then))}"
-                     + (f" ({', '.join(f'{n:,}' for n in sorted(count_then))} photos)" if count_then else "")
-                     + f", {now_label} on {' and '.join(sorted(data_now))}"
-                     + (f" ({', '.join(f'{n:,}' for n in sorted(count))} photos)" if None not in count else ""))
-    for field, word in (("decay", "decay"), ("lr", "learning rate"), ("steps", "steps")):
-        moved = [f"`{loss}` {before[loss][field]:g} → {now[loss][field]:g}" if field != "decay"
-                 else f"`{loss}` {before[loss][field]} → {now[loss][field]}"
+        photos = (f"{then} trained on {' and '.join(sorted(data_then))}"
+                  + (f" ({', '.join(f'{n:,}' for n in sorted(count_then))} photos)" if count_then else "")
+                  + f", {now_label} on {' and '.join(sorted(data_now))}"
+                  + (f" ({', '.join(f'{n:,}' for n in sorted(count))} photos)" if None not in count else ""))
+    chosen = []
+    for field, word in (("decay", "weight decay"), ("lr", "learning rate"), ("steps", "length")):
+        shown = {"decay": str, "lr": lambda x: f"{x:g}", "steps": lambda x: f"{x:,} steps"}[field]
+        moved = [f"`{loss}` ({shown(before[loss][field])} {tags[0]}, {shown(now[loss][field])} {tags[1]})"
                  for loss in shared if field in before[loss] and before[loss][field] != now[loss][field]]
         if moved:
-            parts.append(f"{word}: " + ", ".join(moved))
-    if not parts:
+            chosen.append(f"another {word} for " + ", ".join(moved))
+    if not photos and not chosen:
         return f"The settings of {then} were those of {now_label}."
-    return "What differs: " + "; ".join(parts) + "; every other setting the same."
+    rules = ("the rules of chapter 5 chose " + "; ".join(chosen) + "; ") if chosen else ""
+    text = (f"{photos}; besides the photos, {rules}" if photos else rules) + "every other setting is the same."
+    return text[0].upper() + text[1:]
 
 
 def run_differences(config: dict, other: dict) -> list[str]:
@@ -153,7 +156,7 @@ def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
         below, above = sum(d["high"] < 0 for d in diffs), [d["a"] for d in diffs if d["low"] > 0]
         lines.append(f"* **Against {baseline}, {column_name(key)}**: {baseline} scores {by[baseline][key]:.1f}, the trained "
                      f"models {min(by[m][key] for m in present):.1f}–{max(by[m][key] for m in present):.1f}; "
-                     f"with its whole interval, {count_phrase(len(above))} of the {len(diffs)} "
+                     f"counting only paired intervals that exclude 0, {count_phrase(len(above))} of the {len(diffs)} "
                      + ("is" if len(above) <= 1 else "are") + " above it"
                      + (f" ({', '.join(f'`{m}`' for m in above)})" if above else "")
                      + f" and {count_phrase(below)} below it: "

@@ -27,10 +27,13 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], alig
 def bound(x: float, fmt: str) -> str:
     """``x`` formatted with ``fmt``, with more decimals (up to three more) where a signed ``fmt`` (a difference's)
     would round a nonzero bound to zero: "−0.3" must not read "-0", which looks as if an interval touched 0 when it
-    excludes it."""
+    excludes it. A bound that is zero (as a record rounded to its decimals can hold) is written unsigned, "0.00":
+    neither "-0.00" nor "+0.00" says on which side of zero it lies."""
+    if x == 0:
+        return format(0.0, fmt.replace("+", ""))
     text = format(x, fmt)
     precision = re.fullmatch(r"([^.]*)\.(\d+)f", fmt)
-    if x == 0 or float(text) != 0 or precision is None or "+" not in fmt:  # signed formats: the differences
+    if float(text) != 0 or precision is None or "+" not in fmt:  # signed formats: the differences
         return text
     for extra in range(1, 4):
         text = format(x, f"{precision[1]}.{int(precision[2]) + extra}f")
@@ -43,7 +46,10 @@ def with_interval(value: float, low: float, high: float, fmt: str = ".1f", small
     """``12.3 [10.1, 14.2]``: a value and its 95% interval, the interval in smaller type for a table cell
     (``small=False``: plain text, for a terminal). A bound that would round to zero gets more decimals (:func:`bound`)."""
     bounds = f"[{bound(low, fmt)}, {bound(high, fmt)}]"
-    return f"{value:{fmt}} " + (f"<small>{bounds}</small>" if small else bounds)
+    text = format(value, fmt)
+    if float(text) == 0:  # an estimate that rounds to zero: "0.00", not "-0.00"
+        text = format(0.0, fmt.replace("+", ""))
+    return f"{text} " + (f"<small>{bounds}</small>" if small else bounds)
 
 
 def paired(d: dict, fmt: str = "+.1f", small: bool = True) -> str:

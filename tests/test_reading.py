@@ -76,7 +76,8 @@ def test_what_changed_names_the_training_photos_and_the_solver_that_moved(tmp_pa
               "class": {"data": "nips17-dev", "train_images": 764, "decay": "decoupled", "lr": 3e-4, "steps": 1000}}
     text = what_changed(before, tmp_path)
     assert "trained on nips17-dev (764 photos), the retrained ones on imagenette-160 (9,020 photos)" in text
-    assert "decay: `class` decoupled → coupled" in text and "learning rate" not in text and "steps" not in text
+    assert "another weight decay for `class` (decoupled then, coupled now)" in text
+    assert "learning rate" not in text and "length" not in text and text.startswith("The previous models trained on")
     same = {loss: {**b, "data": "imagenette-160", "train_images": 9020, "decay": "coupled"} for loss, b in before.items()}
     assert what_changed(same, tmp_path) == "The settings of the previous models were those of the retrained ones."
 
@@ -126,7 +127,9 @@ def test_a_bound_that_would_round_to_zero_keeps_its_sign_and_its_distance():
 
     assert with_interval(-6.2, -11.3, -0.3, "+.0f", small=False) == "-6 [-11, -0.3]"
     assert with_interval(0.2, 0.004, 0.4, "+.1f", small=False) == "+0.2 [+0.004, +0.4]"
-    assert with_interval(0.2, 0.0, 0.4, "+.1f", small=False) == "+0.2 [+0.0, +0.4]"  # a true zero stays as it is
+    assert with_interval(0.2, 0.0, 0.4, "+.1f", small=False) == "+0.2 [0.0, +0.4]"  # a zero bound: no sign
+    assert with_interval(-0.45, -0.87, -0.0, "+.2f", small=False) == "-0.45 [-0.87, 0.00]"  # nor "-0.00"
+    assert with_interval(-0.001, -0.22, 0.19, "+.2f", small=False) == "0.00 [-0.22, +0.19]"
     assert with_interval(0.0, 0.003, 0.003, ".1f", small=False) == "0.0 [0.0, 0.0]"  # a score, not a difference
 
 
