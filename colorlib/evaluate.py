@@ -149,7 +149,8 @@ class PerImage:
 class Column:
     """One column of Table 1: ``statistic(per_image, photos)`` is its value over the photos with indices
     ``photos``; ``interval`` says whether rows carry a 95% bootstrap interval (``<key>_ci``); a value at or
-    above ``undefined_from`` is shown as "–" (the PSNR of the ground truth itself: infinite)."""
+    above ``undefined_from`` is shown as "–" (the PSNR of the ground truth itself: infinite). ``unit`` completes the
+    header on a figure's axis where the header alone gives none."""
 
     key: str
     header: str
@@ -157,6 +158,12 @@ class Column:
     interval: bool
     statistic: Callable[[PerImage, np.ndarray], float]
     undefined_from: float | None = None
+    unit: str = ""
+
+    @property
+    def axis(self) -> str:
+        """The column's name on a figure's axis: the header, with its unit where the header has none."""
+        return f"{self.header} ({self.unit})" if self.unit else self.header
 
     def cell(self, row: dict) -> str:
         """The value of ``row`` in this column as a table shows it, its interval in smaller type."""
@@ -176,7 +183,7 @@ COLUMNS: tuple[Column, ...] = (
            lambda per, photos: class_balanced_auc_from_counts([per.per_bin[i] for i in photos])),
     Column("top1", "top-1 (%)", ".1f", True, lambda per, photos: 100.0 * per.correct[photos].mean()),
     Column("colorfulness", "colourfulness", ".1f", True,
-           lambda per, photos: float(per.colorfulness[photos].mean())),
+           lambda per, photos: float(per.colorfulness[photos].mean()), unit="Hasler's M, sRGB 0–255"),
     Column("psnr", "PSNR (dB)", ".1f", True, lambda per, photos: float(per.psnr[photos].mean()), PSNR_CAP),
     Column("warm_cool", "warm painted cool (%)", ".0f", True,  # lower is better; gray paints nothing cool
            lambda per, photos: 100.0 * per.warm_cool[photos].sum() / max(per.warm[photos].sum(), 1)),

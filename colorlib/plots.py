@@ -398,10 +398,12 @@ def length_trials_figure(trials: dict[str, list[dict]], chosen: dict[str, int], 
     return fig
 
 
-def table_figure(rows: list[dict], keys: tuple[str, ...], labels: dict[str, str] | None = None) -> Figure:
+def table_figure(rows: list[dict], keys: tuple[str, ...], labels: dict[str, str] | None = None,
+                 reference: dict[str, float] | None = None) -> Figure:
     """Table 1 drawn (chapter 6): one panel per column ``keys`` (in that column's units), each row of ``rows`` a dot
     at its value with its 95% bootstrap interval as a bar, so that where two rows' bars overlap is visible at a
-    glance. Rows without an interval in a column are drawn as a dot alone."""
+    glance. Rows without an interval in a column are drawn as a dot alone. ``reference`` ({key: value}) draws the real
+    photos' value of a column as a dashed line (where it is a yardstick, not 100 by construction)."""
     from .evaluate import BASELINES, COLUMN
 
     labels = labels or {}
@@ -414,14 +416,18 @@ def table_figure(rows: list[dict], keys: tuple[str, ...], labels: dict[str, str]
             low, high = r.get(key + "_ci", (r[key], r[key]))
             ax.plot([low, high], [yi, yi], color="0.55", linewidth=2.5, solid_capstyle="butt")
             ax.plot(r[key], yi, "o", color="0.3" if r["method"] in BASELINES else "C0", markersize=6)
+        if reference and key in reference:
+            ax.axvline(reference[key], color="C3", linestyle="--", linewidth=1.2)
         ax.set_yticks(y, names if i == 0 else [""] * len(rows))
-        ax.set_xlabel(COLUMN[key].header)
+        ax.set_xlabel(COLUMN[key].axis)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Table 1 drawn: each value with its 95% bootstrap interval over the photos")
-    fig.legend(handles=[Line2D([], [], marker="o", color="0.3", linestyle="", label="baseline"),
-                        Line2D([], [], marker="o", color="C0", linestyle="", label="trained model"),
-                        Line2D([], [], color="0.55", linewidth=2.5, label="95% interval")],
-               loc="outside lower center", ncols=3, frameon=False)
+    handles = [Line2D([], [], marker="o", color="0.3", linestyle="", label="baseline"),
+               Line2D([], [], marker="o", color="C0", linestyle="", label="trained model"),
+               Line2D([], [], color="0.55", linewidth=2.5, label="95% interval")]
+    if reference:
+        handles.append(Line2D([], [], color="C3", linestyle="--", label="the real photos"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     return fig
 
 
@@ -454,7 +460,7 @@ def claims_figure(checked: dict[str, list[dict]]) -> Figure:
         ax.set_ylim(len(first) - 0.5, -0.5)
         ax.axvline(0, color="0.3", lw=0.8)
         ax.grid(axis="x", alpha=0.3)
-        ax.set_xlabel(f"{COLUMN[key].header}: difference in the seed's direction (right of 0: the claim holds)", fontsize=10)
+        ax.set_xlabel(f"{COLUMN[key].axis}: difference in the seed's direction (right of 0: the claim holds)", fontsize=10)
     fig.suptitle("The seed's claims: paired differences with 95% intervals")
     if len(checked) > 1:
         fig.legend(fontsize=10, loc="outside lower center", ncols=len(checked))
