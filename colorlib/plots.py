@@ -563,7 +563,8 @@ def hint_curve_figure(counts: list[int], psnr: dict[str, tuple[np.ndarray, np.nd
         ax.set_xlabel("random 6×6 hints of the true colour per photo")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=10)
+    # one legend for both panels (the same colours), below them: inside, it would cover points of the curves
+    fig.legend(*left.get_legend_handles_labels(), fontsize=10, loc="outside lower center", ncols=3, frameon=False)
     left.set_title("How much the hints help: PSNR")
     right.set_title("… and the rebalanced AuC")
     return fig

@@ -7,6 +7,7 @@ sentence states is computed by the build.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from .evaluate import BASELINES, COLUMN, Evaluation
@@ -164,6 +165,12 @@ def reading_markdown(evaluation: Evaluation, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
+def listing(items: Sequence[str]) -> str:
+    """Items as a sentence lists them: "a", "a and b", "a, b and c"."""
+    items = list(items)
+    return " and ".join(items) if len(items) <= 2 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def count_phrase(n: int) -> str:
     """``n`` as a count in a sentence: "none" for 0."""
     return "none" if n == 0 else f"{n}"
@@ -210,8 +217,9 @@ def unseen_classes(labels, train_data: str | Path | None, shown_data: str | Path
     if not classes or data_name(train_data) == data_name(shown_data):
         return ""
     seen = sum(int(label) in classes for label in labels)
-    return (f"These are {data_name(shown_data)}'s validation photos, not the training photos' data set: {seen} of the "
-            f"{len(labels)} are of the {len(classes)} ImageNet classes the training photos show, the other "
+    return (f"These validation photos come from {data_name(shown_data)}, a different data set from the training photos "
+            f"({data_name(train_data)}): {seen} of the {len(labels)} are of the {len(classes)} ImageNet classes the "
+            f"training photos show, the other "
             f"{len(labels) - seen} of classes no training photo shows"
             + (": most of what the network colours here it knows only from other things." if 2 * seen < len(labels)
                else "."))

@@ -147,3 +147,10 @@ def test_unseen_classes_counts_the_scored_photos_of_the_training_classes(tmp_pat
     assert unseen_classes([0, 0, 5], train, shown).endswith("shows.")  # most are of a training class
     assert unseen_classes([0, 5], train, train) == ""  # shown and trained on the same data set
     assert unseen_classes([0, 5], shown, train) == ""  # training photos without labels
+
+
+def test_listing_joins_items_as_a_sentence_does():
+    from colorlib.reading import listing
+
+    assert listing([]) == "" and listing(["a"]) == "a" and listing(["a", "b"]) == "a and b"
+    assert listing(["a", "b", "c"]) == "a, b and c"
