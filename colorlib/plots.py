@@ -252,8 +252,10 @@ def row_profile_figure(truth: np.ndarray, profiles: dict[str, tuple[np.ndarray, 
     return fig
 
 
-def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles: list[str] | None = None) -> Figure:
-    """Rows: photos; columns: the input (L) and one colorization per entry of ``columns`` (name -> ab)."""
+def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles: list[str] | None = None,
+                      title: str | None = None) -> Figure:
+    """Rows: photos; columns: the input (L) and one colorization per entry of ``columns`` (name -> ab); ``title``
+    above them all."""
     from .color import join_lab
 
     n, names = len(L), ["input (L)", *columns]
@@ -272,6 +274,8 @@ def colorization_grid(L: torch.Tensor, columns: dict[str, torch.Tensor], titles:
                 ax.set_title(name, fontsize=11)
             if j == 0 and titles:
                 ax.set_ylabel(titles[i], fontsize=10)
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -541,6 +545,7 @@ def hint_reach_figure(truth: np.ndarray, automatic: np.ndarray, hint, reach: dic
         _mark_hints(ax, [hint], [hint_rgb])
         ax.set_title(f"{name}: colorized with the hint", fontsize=10)
         ax.set_axis_off()
+    fig.suptitle("How far one hint reaches: the hint's weight at every pixel, and the colours it gives")
     return fig
 
 
@@ -588,6 +593,7 @@ def hint_gallery_figure(rows: list[dict]) -> Figure:
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(row["label"], fontsize=10)
+    fig.suptitle("Hints one at a time, each where the colorization is most wrong (PSNR in dB after each)")
     return fig
 
 
