@@ -44,16 +44,18 @@ def what_changed(before: dict[str, dict], runs: str | Path, then: str = "the pre
                   + (f" ({', '.join(f'{n:,}' for n in sorted(count_then))} photos)" if count_then else "")
                   + f", {now_label} on {' and '.join(sorted(data_now))}"
                   + (f" ({', '.join(f'{n:,}' for n in sorted(count))} photos)" if None not in count else ""))
+    if not shared:
+        return ""  # no loss trained in both sets: nothing to compare
     chosen = []
-    for field, word in (("decay", "weight decay"), ("lr", "learning rate"), ("steps", "length")):
+    for field, word in (("decay", "way of applying weight decay"), ("lr", "learning rate"), ("steps", "length")):
         shown = {"decay": str, "lr": lambda x: f"{x:g}", "steps": lambda x: f"{x:,} steps"}[field]
         moved = [f"`{loss}` ({shown(before[loss][field])} {tags[0]}, {shown(now[loss][field])} {tags[1]})"
                  for loss in shared if field in before[loss] and before[loss][field] != now[loss][field]]
         if moved:
-            chosen.append(f"another {word} for " + ", ".join(moved))
+            chosen.append(f"another {word} for " + listing(moved))
     if not photos and not chosen:
         return f"The settings of {then} were those of {now_label}."
-    rules = ("the rules of chapter 5 chose " + "; ".join(chosen) + "; ") if chosen else ""
+    rules = ("the rules of chapter 5 chose " + listing(chosen) + "; ") if chosen else ""
     text = (f"{photos}; besides the photos, {rules}" if photos else rules) + "every other setting is the same."
     return text[0].upper() + text[1:]
 

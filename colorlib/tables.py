@@ -33,6 +33,8 @@ def bound(x: float, fmt: str) -> str:
         return format(0.0, fmt.replace("+", ""))
     text = format(x, fmt)
     precision = re.fullmatch(r"([^.]*)\.(\d+)f", fmt)
+    if float(text) == 0 and "+" not in fmt:  # a score that rounds to zero: "0.0", never "-0.0"
+        return format(0.0, fmt)
     if float(text) != 0 or precision is None or "+" not in fmt:  # signed formats: the differences
         return text
     for extra in range(1, 4):
@@ -46,9 +48,9 @@ def with_interval(value: float, low: float, high: float, fmt: str = ".1f", small
     """``12.3 [10.1, 14.2]``: a value and its 95% interval, the interval in smaller type for a table cell
     (``small=False``: plain text, for a terminal). A bound that would round to zero gets more decimals (:func:`bound`)."""
     bounds = f"[{bound(low, fmt)}, {bound(high, fmt)}]"
-    text = format(value, fmt)
-    if float(text) == 0:  # an estimate that rounds to zero: "0.00", not "-0.00"
-        text = format(0.0, fmt.replace("+", ""))
+    # an estimate that rounds to zero reads "0.00" (not "-0.00") where its interval holds 0; where the interval
+    # excludes 0 it keeps its sign and gets the decimals it needs, as the bounds do
+    text = format(0.0, fmt.replace("+", "")) if low <= 0 <= high and float(format(value, fmt)) == 0 else bound(value, fmt)
     return f"{text} " + (f"<small>{bounds}</small>" if small else bounds)
 
 

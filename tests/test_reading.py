@@ -76,7 +76,7 @@ def test_what_changed_names_the_training_photos_and_the_solver_that_moved(tmp_pa
               "class": {"data": "nips17-dev", "train_images": 764, "decay": "decoupled", "lr": 3e-4, "steps": 1000}}
     text = what_changed(before, tmp_path)
     assert "trained on nips17-dev (764 photos), the retrained ones on imagenette-160 (9,020 photos)" in text
-    assert "another weight decay for `class` (decoupled then, coupled now)" in text
+    assert "another way of applying weight decay for `class` (decoupled then, coupled now)" in text
     assert "learning rate" not in text and "length" not in text and text.startswith("The previous models trained on")
     same = {loss: {**b, "data": "imagenette-160", "train_images": 9020, "decay": "coupled"} for loss, b in before.items()}
     assert what_changed(same, tmp_path) == "The settings of the previous models were those of the retrained ones."
@@ -130,6 +130,8 @@ def test_a_bound_that_would_round_to_zero_keeps_its_sign_and_its_distance():
     assert with_interval(0.2, 0.0, 0.4, "+.1f", small=False) == "+0.2 [0.0, +0.4]"  # a zero bound: no sign
     assert with_interval(-0.45, -0.87, -0.0, "+.2f", small=False) == "-0.45 [-0.87, 0.00]"  # nor "-0.00"
     assert with_interval(-0.001, -0.22, 0.19, "+.2f", small=False) == "0.00 [-0.22, +0.19]"
+    assert with_interval(0.001, 0.0004, 0.002, "+.2f", small=False) == "+0.001 [+0.0004, +0.002]"  # clear of 0
+    assert with_interval(0.0, -0.01, 0.003, ".1f", small=False) == "0.0 [0.0, 0.0]"  # never "-0.0"
     assert with_interval(0.0, 0.003, 0.003, ".1f", small=False) == "0.0 [0.0, 0.0]"  # a score, not a difference
 
 
