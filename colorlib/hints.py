@@ -360,10 +360,9 @@ def from_base(checkpoint: str, trained: bool = False) -> HintColorizer:
     if settings.get("arch") != "semantic" or ckpt["config"]["loss"] == "l2":
         raise ValueError(f"base: {checkpoint} is not a semantic colorizer trained with a classification loss "
                          f"(arch {settings.get('arch')!r}, loss {ckpt['config']['loss']!r})")
-    from .model import _ch
+    from .model import build_network
 
-    model = HintColorizer(settings["encoder"], _ch(256, settings["width"]), bins=ckpt["bins"],
-                          encoder_scale=settings.get("encoder_scale", 1))
+    model = build_network({**settings, "arch": "hints"}, bins=ckpt["bins"])  # the base's network, with a spread
     model.base.load_trained_state(float_state(ckpt["model"]))
     return model.eval()
 

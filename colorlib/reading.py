@@ -34,6 +34,8 @@ def what_changed(before: dict[str, dict], runs: str | Path, then: str = "the pre
 
     now = {loss: run_settings(read_config(Path(path).parent)) for loss, path in find_runs(runs).items()}
     shared = [loss for loss in now if loss in before]
+    if not shared:
+        return ""  # no loss trained in both sets: nothing to compare
     data_now = {now[loss]["data"] for loss in shared}
     data_then = {before[loss].get("data") for loss in shared} - {None}
     photos = ""
@@ -44,8 +46,6 @@ def what_changed(before: dict[str, dict], runs: str | Path, then: str = "the pre
                   + (f" ({', '.join(f'{n:,}' for n in sorted(count_then))} photos)" if count_then else "")
                   + f", {now_label} on {' and '.join(sorted(data_now))}"
                   + (f" ({', '.join(f'{n:,}' for n in sorted(count))} photos)" if None not in count else ""))
-    if not shared:
-        return ""  # no loss trained in both sets: nothing to compare
     chosen = []
     for field, word in (("decay", "way of applying weight decay"), ("lr", "learning rate"), ("steps", "length")):
         shown = {"decay": str, "lr": lambda x: f"{x:g}", "steps": lambda x: f"{x:,} steps"}[field]
